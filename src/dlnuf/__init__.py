@@ -1,0 +1,1 @@
+"""dlnuf: a SIRET in, verified company facts out, forms pre-filled."""

@@ -1,0 +1,63 @@
+"""The cache protocol every backend implements, and how keys are made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+__all__ = ["Cache", "CacheEntry", "cache_key"]
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """A cached value: fresh until ``expires_at``, servable as stale until ``stale_until``."""
+
+    value: bytes
+    expires_at: datetime
+    stale_until: datetime
+
+    def is_fresh(self, now: datetime) -> bool:
+        """Whether the entry may be served as fresh at ``now``."""
+        return now < self.expires_at
+
+
+@runtime_checkable
+class Cache(Protocol):
+    """Storage with expiry. Backends: memory, SQLite (default), Redis.
+
+    ``get`` returns entries that are expired but still within ``stale_until``
+    (the client serves them only when the upstream fails), and ``None`` for
+    absent or fully dead entries. Values are opaque bytes: the client stores
+    serialised facts, never secrets.
+    """
+
+    def get(self, key: str) -> CacheEntry | None:
+        """The entry under ``key``, or ``None``."""
+        ...
+
+    def set(
+        self, key: str, value: bytes, *, expires_at: datetime, stale_until: datetime
+    ) -> None:
+        """Store ``value`` under ``key``."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Forget ``key`` (no error if absent)."""
+        ...
+
+    def clear(self) -> None:
+        """Forget everything."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and files."""
+        ...
+
+
+def cache_key(source: str, scope: str, kind: str, ident: str) -> str:
+    """The key of one fact: ``dlnuf:v1:<source>:<scope>:<kind>:<identifier>``.
+
+    Never built from anything secret: a token or API key is not part of it.
+    """
+    return f"dlnuf:v1:{source}:{scope}:{kind}:{ident}"

@@ -1,0 +1,240 @@
+"""French company identifiers: SIREN, SIRET, RNA and the intra-EU VAT number.
+
+Pure functions and ``str`` subclasses, no I/O. ``Siret("552 049 447 76279")``
+normalises and validates its input or raises :class:`~dlnuf.errors.InvalidSiret`
+saying exactly what is wrong. ``Siret`` and ``Siren`` are also pydantic field
+types: a model field typed ``Siret`` validates (and normalises) what it is given.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Self
+
+from pydantic import GetCoreSchemaHandler
+from pydantic_core import PydanticCustomError, core_schema
+
+from .errors import InvalidIdentifier, InvalidRna, InvalidSiren, InvalidSiret
+
+__all__ = ["Rna", "Siren", "Siret", "luhn_valid", "parse_siret_or_siren", "vat_number"]
+
+# Separators a person may type or paste: space, dot, non-breaking spaces, thin spaces.
+_SEPARATORS = str.maketrans("", "", " .\u00a0\u202f\u2009\t")
+
+LA_POSTE_SIREN = "356000000"
+LA_POSTE_HEAD_OFFICE = "35600000000048"
+
+
+def luhn_valid(digits: str) -> bool:
+    """Whether a string of ASCII digits passes the Luhn checksum."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def vat_number(siren: str) -> str:
+    """The French intra-EU VAT number of a SIREN: ``FR`` + 2-digit key + SIREN."""
+    key = (12 + 3 * (int(siren) % 97)) % 97
+    return f"FR{key:02d}{siren}"
+
+
+class _Identifier(str):
+    """Common behaviour of the identifiers: normalise, check, raise a typed error."""
+
+    length: ClassVar[int]
+    error: ClassVar[type[InvalidIdentifier]]
+
+    def __new__(cls, value: object) -> Self:
+        if isinstance(value, cls):
+            return value
+        digits = cls._normalise(value)
+        cls._check(value, digits)
+        return super().__new__(cls, digits)
+
+    @classmethod
+    def parse(cls, value: object) -> Self:
+        """Normalise and validate ``value``; raise the class's error if it is not valid."""
+        return cls(value)
+
+    @classmethod
+    def is_valid(cls, value: object) -> bool:
+        """Whether ``value`` would parse, without raising."""
+        try:
+            cls(value)
+        except InvalidIdentifier:
+            return False
+        return True
+
+    @classmethod
+    def _normalise(cls, value: object) -> str:
+        if value is None:
+            raise cls.error(value, "type", f"expected a {cls.error.label} string, got None")
+        if isinstance(value, int) and not isinstance(value, bool):
+            # An int loses leading zeros: refuse instead of guessing.
+            raise cls.error(
+                value, "type", "pass the number as a string: an integer loses its leading zeros"
+            )
+        if not isinstance(value, str):
+            raise cls.error(
+                value, "type", f"expected a string, got {type(value).__name__}"
+            )
+        cleaned = value.strip().translate(_SEPARATORS)
+        if not cleaned:
+            raise cls.error(value, "empty", f"the {cls.error.label} is empty")
+        return cleaned
+
+    @classmethod
+    def _check(cls, original: object, digits: str) -> None:
+        label = cls.error.label
+        if not (digits.isascii() and digits.isdigit()):
+            bad = sorted({c for c in digits if not ("0" <= c <= "9")})
+            raise cls.error(
+                original,
+                "characters",
+                f"a {label} has only digits (spaces and dots allowed), found {''.join(bad)!r}",
+            )
+        if len(digits) != cls.length:
+            hint = ""
+            if cls.length == 14 and len(digits) == 9:
+                hint = " (this looks like a SIREN: give the 14-digit SIRET of the establishment)"
+            raise cls.error(
+                original,
+                "length",
+                f"a {label} has {cls.length} digits, this one has {len(digits)}{hint}",
+            )
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source_type: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        def validate(value: object) -> _Identifier:
+            try:
+                return cls(value)
+            except InvalidIdentifier as exc:
+                raise PydanticCustomError(
+                    f"invalid_{cls.error.label.split()[0].lower()}", "{detail}",
+                    {"detail": str(exc)},
+                ) from None
+
+        return core_schema.no_info_plain_validator_function(
+            validate,
+            serialization=core_schema.plain_serializer_function_ser_schema(str),
+            json_schema_input_schema=core_schema.str_schema(),
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+
+class Siren(_Identifier):
+    """A validated SIREN: 9 digits passing the Luhn checksum."""
+
+    length = 9
+    error = InvalidSiren
+
+    @classmethod
+    def _check(cls, original: object, digits: str) -> None:
+        super()._check(original, digits)
+        if not luhn_valid(digits):
+            raise InvalidSiren(
+                original, "checksum", "the Luhn checksum fails: a digit is mistyped"
+            )
+
+    @property
+    def vat_number(self) -> str:
+        """The intra-EU VAT number computed from this SIREN (``FR`` + key + SIREN)."""
+        return vat_number(self)
+
+    @property
+    def formatted(self) -> str:
+        """The SIREN grouped for display: ``552 049 447``."""
+        return f"{self[:3]} {self[3:6]} {self[6:]}"
+
+
+class Siret(_Identifier):
+    """A validated SIRET: 14 digits, Luhn (or La Poste's own rule), on a valid SIREN."""
+
+    length = 14
+    error = InvalidSiret
+
+    @classmethod
+    def _check(cls, original: object, digits: str) -> None:
+        super()._check(original, digits)
+        if digits.startswith(LA_POSTE_SIREN) and digits != LA_POSTE_HEAD_OFFICE:
+            if sum(int(d) for d in digits) % 5:
+                raise InvalidSiret(
+                    original,
+                    "checksum",
+                    "La Poste establishments (356 000 000 ...) need the sum of the 14 digits "
+                    "to be a multiple of 5, and it is not: a digit is mistyped",
+                )
+            return
+        if not luhn_valid(digits[:9]):
+            raise InvalidSiret(
+                original,
+                "checksum",
+                "its first 9 digits are not a valid SIREN (Luhn checksum fails)",
+            )
+        if not luhn_valid(digits):
+            raise InvalidSiret(
+                original, "checksum", "the Luhn checksum fails: a digit is mistyped"
+            )
+
+    @property
+    def siren(self) -> Siren:
+        """The SIREN of the legal unit this establishment belongs to."""
+        return Siren(self[:9])
+
+    @property
+    def nic(self) -> str:
+        """The 5-digit establishment number (NIC)."""
+        return self[9:]
+
+    @property
+    def vat_number(self) -> str:
+        """The intra-EU VAT number of the legal unit."""
+        return vat_number(self[:9])
+
+    @property
+    def formatted(self) -> str:
+        """The SIRET grouped for display: ``552 049 447 76279``."""
+        return f"{self[:3]} {self[3:6]} {self[6:9]} {self[9:]}"
+
+
+class Rna(_Identifier):
+    """A validated RNA number (associations): ``W`` followed by 9 digits."""
+
+    length = 10
+    error = InvalidRna
+
+    @classmethod
+    def _check(cls, original: object, digits: str) -> None:
+        if len(digits) != 10 or digits[0] not in "Ww" or not digits[1:].isdigit():
+            raise InvalidRna(
+                original, "characters", "an RNA number is W followed by 9 digits (W751004076)"
+            )
+
+    def __new__(cls, value: object) -> Self:
+        if isinstance(value, cls):
+            return value
+        raw = cls._normalise(value)
+        cls._check(value, raw)
+        return str.__new__(cls, raw.upper())
+
+
+def parse_siret_or_siren(value: object) -> Siret | Siren:
+    """Parse a SIRET (14 digits) or a SIREN (9 digits), whichever the input is."""
+    if isinstance(value, (Siret, Siren)):
+        return value
+    try:
+        cleaned = Siret._normalise(value)
+    except InvalidSiret as exc:
+        raise InvalidSiren(value, exc.reason, exc.detail) from None
+    if len(cleaned) == 9:
+        return Siren(value)
+    return Siret(value)
