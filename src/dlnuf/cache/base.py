@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Cache", "CacheEntry", "cache_key"]
+__all__ = ["Cache", "CacheEntry", "cache_key", "timestamp"]
 
 
 @dataclass(frozen=True)
@@ -61,3 +61,10 @@ def cache_key(source: str, scope: str, kind: str, ident: str) -> str:
     Never built from anything secret: a token or API key is not part of it.
     """
     return f"dlnuf:v1:{source}:{scope}:{kind}:{ident}"
+
+
+def timestamp(moment: datetime) -> float:
+    """Unix seconds of ``moment``; a naive datetime is taken as UTC (backends store these)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
