@@ -1,0 +1,260 @@
+"""``Client`` and ``AsyncClient``: resolve kinds to sources, cache, and drive the transport.
+
+Both run the same lookup flow (:mod:`dlnuf.flow`); they only differ in how a
+request is sent (blocking or awaited) and in ``collect``, which fetches
+independent kinds concurrently in the async client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx
+
+from .cache import Cache, CachePolicy, open_cache
+from .config import Settings
+from .dossier import Dossier
+from .errors import DlnufError
+from .facts.base import Fact
+from .facts.identity import Identity
+from .flow import Core, Flow
+from .identifiers import parse_siret_or_siren
+from .ratelimit import MemoryRateLimiter, RateLimiter
+from .sources.base import Source, load_source
+from .transport import AsyncTransport, SyncTransport
+
+__all__ = ["AsyncClient", "Client"]
+
+F = TypeVar("F", bound=Fact)
+
+_UNSET: Any = object()
+
+DEFAULT_LIMITER: RateLimiter = MemoryRateLimiter()
+"""One limiter per process: every client of the process shares the upstream quotas."""
+
+
+class _ClientBase:
+    """Configuration shared by the two clients (see :class:`Client` for the arguments)."""
+
+    def __init__(
+        self,
+        sources: Iterable[str | Source] | str | None = None,
+        *,
+        api_entreprise_token: str | None = None,
+        recipient: str | None = None,
+        context: str | None = None,
+        object: str | None = None,
+        authenticated: bool | None = None,
+        insee_api_key: str | None = None,
+        cache: str | Cache | None = _UNSET,
+        base_urls: Mapping[str, str] | None = None,
+        settings: Settings | None = None,
+        policy: CachePolicy | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        given_sources: list[str | Source] | None = (
+            [sources] if isinstance(sources, str) else None if sources is None else list(sources)
+        )
+        instances = {s.name: s for s in given_sources or () if not isinstance(s, str)}
+        if settings is None:
+            given: dict[str, Any] = {
+                "sources": [s if isinstance(s, str) else s.name for s in given_sources]
+                if given_sources is not None
+                else None,
+                "api_entreprise_token": api_entreprise_token,
+                "recipient": recipient,
+                "context": context,
+                "object": object,
+                "authenticated": authenticated,
+                "insee_api_key": insee_api_key,
+                "base_urls": base_urls,
+            }
+            given = {k: v for k, v in given.items() if v is not None}
+            if isinstance(cache, str) or cache is None:
+                given["cache"] = cache
+            settings = Settings.from_env(**given)
+        self.settings = settings
+        """The validated configuration (secrets masked in its repr)."""
+        loaded: list[Source] = [
+            instances.get(name) or load_source(name, settings) for name in settings.sources
+        ]
+        if cache is _UNSET:
+            cache_obj = open_cache(settings.cache)
+        elif isinstance(cache, str) or cache is None:
+            cache_obj = open_cache(cache)
+        else:
+            cache_obj = cache
+        self._core = Core(settings, loaded, cache_obj, policy or CachePolicy())
+        self._limiter = limiter or DEFAULT_LIMITER
+        self._mounts = {s.base_url: s.mount for s in loaded if s.mount is not None}
+
+    @property
+    def sources(self) -> list[Source]:
+        """The configured sources, in priority order."""
+        return list(self._core.sources)
+
+    @property
+    def cache(self) -> Cache | None:
+        """The cache backend, or ``None`` when caching is off."""
+        return self._core.cache
+
+    def __repr__(self) -> str:
+        names = ",".join(s.name for s in self._core.sources)
+        cache = type(self._core.cache).__name__ if self._core.cache else None
+        return (
+            f"{type(self).__name__}(sources=[{names}], cache={cache}, "
+            f"authenticated={self.settings.authenticated})"
+        )
+
+    def _kinds_flows(
+        self, value: object, kinds: Iterable[type[Fact]], dossier: Dossier
+    ) -> list[tuple[type[Fact], Flow[Fact]]]:
+        flows: list[tuple[type[Fact], Flow[Fact]]] = []
+        for kind in dict.fromkeys(kinds):
+            try:
+                flows.append((kind, self._core.lookup(kind, value)))
+            except DlnufError as exc:
+                dossier.errors[kind] = exc
+        return flows
+
+
+class Client(_ClientBase):
+    """The synchronous client.
+
+    ``Client()`` uses Recherche d'entreprises (no key) with the SQLite cache;
+    ``Client(sources=["sandbox"])`` answers offline from the shipped data set.
+    Every argument also reads from the environment (``DLNUF_*``). Use it as a
+    context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, *args: Any, http_client: httpx.Client | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._transport = SyncTransport(
+            self.settings, limiter=self._limiter, mounts=self._mounts, http_client=http_client
+        )
+
+    def get(self, value: object, kind: type[F], *, source: str | None = None) -> F:
+        """The fact ``kind`` about ``value`` (a SIRET, or a SIREN for legal-unit kinds).
+
+        Raises :class:`~dlnuf.InvalidSiret` before any I/O when ``value`` is not
+        valid, and a :class:`~dlnuf.DlnufError` subclass when no source could answer.
+        """
+        return self._drive(self._core.lookup(kind, value, source=source))
+
+    def identity(self, siret: object, *, source: str | None = None) -> Identity:
+        """The identity of the establishment ``siret``."""
+        return self.get(siret, Identity, source=source)
+
+    def collect(self, value: object, kinds: Iterable[type[Fact]]) -> Dossier:
+        """Every kind in ``kinds`` for one company: facts, and a typed error per missing kind."""
+        dossier = Dossier(parse_siret_or_siren(value))
+        for kind, flow in self._kinds_flows(value, kinds, dossier):
+            try:
+                dossier.facts[kind] = self._drive(flow)
+            except DlnufError as exc:
+                dossier.errors[kind] = exc
+        return dossier
+
+    def _drive(self, flow: Flow[F]) -> F:
+        try:
+            step = next(flow)
+            while True:
+                try:
+                    response = self._transport.send(
+                        step.request, step.quota, source=step.source.name
+                    )
+                except DlnufError as exc:
+                    step = flow.throw(exc)
+                else:
+                    step = flow.send(response)
+        except StopIteration as stop:
+            result: F = stop.value
+            return result
+
+    def close(self) -> None:
+        """Close the HTTP connections and the cache."""
+        self._transport.close()
+        if self._core.cache is not None:
+            self._core.cache.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class AsyncClient(_ClientBase):
+    """The asynchronous client: same arguments and behaviour as :class:`Client`.
+
+    ``collect`` fetches independent kinds concurrently. Cache calls are local
+    (memory, SQLite file) and run inline.
+    """
+
+    def __init__(
+        self, *args: Any, http_client: httpx.AsyncClient | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._transport = AsyncTransport(
+            self.settings, limiter=self._limiter, mounts=self._mounts, http_client=http_client
+        )
+
+    async def get(self, value: object, kind: type[F], *, source: str | None = None) -> F:
+        """The fact ``kind`` about ``value``; see :meth:`Client.get`."""
+        return await self._drive(self._core.lookup(kind, value, source=source))
+
+    async def identity(self, siret: object, *, source: str | None = None) -> Identity:
+        """The identity of the establishment ``siret``."""
+        return await self.get(siret, Identity, source=source)
+
+    async def collect(self, value: object, kinds: Iterable[type[Fact]]) -> Dossier:
+        """Every kind in ``kinds`` for one company, fetched concurrently."""
+        dossier = Dossier(parse_siret_or_siren(value))
+        flows = self._kinds_flows(value, kinds, dossier)
+        results = await asyncio.gather(
+            *(self._drive(flow) for _, flow in flows), return_exceptions=True
+        )
+        for (kind, _), result in zip(flows, results, strict=True):
+            if isinstance(result, DlnufError):
+                dossier.errors[kind] = result
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                dossier.facts[kind] = result
+        return dossier
+
+    async def _drive(self, flow: Flow[F]) -> F:
+        try:
+            step = next(flow)
+            while True:
+                try:
+                    response = await self._transport.send(
+                        step.request, step.quota, source=step.source.name
+                    )
+                except DlnufError as exc:
+                    step = flow.throw(exc)
+                else:
+                    step = flow.send(response)
+        except StopIteration as stop:
+            result: F = stop.value
+            return result
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections and the cache."""
+        await self._transport.aclose()
+        if self._core.cache is not None:
+            self._core.cache.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
