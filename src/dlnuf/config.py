@@ -31,7 +31,9 @@ class Settings(BaseModel):
     argument not given.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # hide_input_in_errors: a misspelled or mistyped token argument must not be echoed
+    # back in the validation error (and so in ConfigurationError).
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     sources: tuple[str, ...] = DEFAULT_SOURCES
     api_entreprise_token: SecretStr | None = None
@@ -77,7 +79,8 @@ class Settings(BaseModel):
         pick("context", "DLNUF_CONTEXT")
         pick("object", "DLNUF_OBJECT")
         pick("insee_api_key", "DLNUF_INSEE_API_KEY")
-        pick("cache", "DLNUF_CACHE")
+        if "cache" not in values and "DLNUF_CACHE" in env:
+            values["cache"] = env["DLNUF_CACHE"]  # set but empty turns the cache off
         pick("user_agent", "DLNUF_USER_AGENT")
         if "sources" not in values and env.get("DLNUF_SOURCES"):
             values["sources"] = [s.strip() for s in env["DLNUF_SOURCES"].split(",") if s.strip()]

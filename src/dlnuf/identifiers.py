@@ -123,7 +123,9 @@ class _Identifier(str):
 
         return core_schema.no_info_plain_validator_function(
             validate,
-            serialization=core_schema.plain_serializer_function_ser_schema(str),
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                str, return_schema=core_schema.str_schema()
+            ),
             json_schema_input_schema=core_schema.str_schema(),
         )
 
@@ -214,7 +216,12 @@ class Rna(_Identifier):
 
     @classmethod
     def _check(cls, original: object, digits: str) -> None:
-        if len(digits) != 10 or digits[0] not in "Ww" or not digits[1:].isdigit():
+        if (
+            len(digits) != 10
+            or digits[0] not in "Ww"
+            or not digits[1:].isascii()
+            or not digits[1:].isdigit()  # isdigit alone accepts "²" and other non-ASCII digits
+        ):
             raise InvalidRna(
                 original, "characters", "an RNA number is W followed by 9 digits (W751004076)"
             )
@@ -231,10 +238,7 @@ def parse_siret_or_siren(value: object) -> Siret | Siren:
     """Parse a SIRET (14 digits) or a SIREN (9 digits), whichever the input is."""
     if isinstance(value, (Siret, Siren)):
         return value
-    try:
-        cleaned = Siret._normalise(value)
-    except InvalidSiret as exc:
-        raise InvalidSiren(value, exc.reason, exc.detail) from None
+    cleaned = Siret._normalise(value)  # None, int, empty: InvalidSiret, like any bad SIRET
     if len(cleaned) == 9:
         return Siren(value)
     return Siret(value)
