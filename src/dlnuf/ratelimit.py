@@ -1,10 +1,61 @@
-"""Client-side pacing: one token bucket per upstream quota pool."""
+"""Client-side pacing: one evenly spaced bucket (GCRA) per upstream quota pool.
+
+A :class:`RateLimiter` never blocks: :meth:`RateLimiter.reserve` books the next
+slot of a pool and returns how long the caller must wait before sending, so one
+limiter serves threads and asyncio tasks alike (the transport does the sleeping).
+
+The algorithm is the generic cell rate algorithm (GCRA), kept as pure functions
+over a small per-pool state (:class:`PoolState`) so that a shared backend (Redis,
+in a Lua script) can run the very same computation. The state of a pool is:
+
+``tat``
+    theoretical arrival time: the earliest time the next request may go in the
+    evenly spaced schedule (``0`` = never used);
+``blocked_until``
+    nobody in the pool sends before this time (``RateLimit-Remaining: 0`` until
+    ``RateLimit-Reset``, or a ``429 Retry-After``);
+``limit``
+    the limit the server announced in ``RateLimit-Limit`` (``0`` = none seen; the
+    documented :attr:`Quota.limit` applies). The server wins;
+``spread_interval`` / ``spread_until``
+    the minimum spacing a low ``RateLimit-Remaining`` imposes, and when it ends
+    (the server's reset time).
+
+Requests are spaced by ``period / (limit * safety)``. With the default burst of 1
+and a safety factor below 1, any window of ``period`` seconds (sliding or fixed)
+holds at most ``floor(limit * safety) + 1 <= limit`` requests, so a server that
+counts per sliding second or per minute never sees more than its quota. A burst
+``b > 1`` lets ``b`` requests go back to back after an idle time and gives up that
+guarantee by up to ``b - 1`` requests.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Protocol, runtime_checkable
 
-__all__ = ["Quota"]
+import httpx
+
+__all__ = [
+    "MemoryRateLimiter",
+    "PoolState",
+    "Quota",
+    "RateLimitHeaders",
+    "RateLimiter",
+    "apply_headers",
+    "block",
+    "parse_rate_limit_headers",
+    "reserve_slot",
+]
+
+_TIMESTAMP_THRESHOLD = 1e9
+"""A ``RateLimit-Reset`` above this is a Unix timestamp (API Entreprise), else delta-seconds."""
+_MAX_RESET = 86_400.0
+"""A reset further than this (one day) is junk and ignored."""
 
 
 @dataclass(frozen=True)
@@ -18,7 +69,202 @@ class Quota:
     limit: int
     period: float = 60.0
 
+    def __post_init__(self) -> None:
+        if self.limit < 1 or not self.period > 0:
+            raise ValueError(f"invalid quota {self!r}: limit must be >= 1 and period > 0")
+
     @property
     def rate(self) -> float:
         """Requests per second allowed on average."""
         return self.limit / self.period
+
+
+@runtime_checkable
+class RateLimiter(Protocol):
+    """Paces requests per quota pool. Every method is non-blocking and thread-safe."""
+
+    def reserve(self, quota: Quota, *, max_wait: float = math.inf) -> float:
+        """Book the next slot in ``quota.pool``; return the seconds to wait before sending.
+
+        When the wait would exceed ``max_wait``, nothing is booked and the wait is
+        returned all the same (the caller gives up instead of sleeping).
+        """
+        ...
+
+    def observe(self, quota: Quota, headers: httpx.Headers) -> None:
+        """Correct the pool from the ``RateLimit-Limit/Remaining/Reset`` response headers."""
+        ...
+
+    def penalize(self, quota: Quota, seconds: float) -> None:
+        """Nobody in the pool sends before ``seconds`` from now (after a 429 / Retry-After)."""
+        ...
+
+
+@dataclass(frozen=True)
+class PoolState:
+    """The pacing state of one pool (see the module docstring); times are clock seconds."""
+
+    tat: float = 0.0
+    blocked_until: float = 0.0
+    limit: int = 0
+    spread_interval: float = 0.0
+    spread_until: float = 0.0
+
+
+@dataclass(frozen=True)
+class RateLimitHeaders:
+    """What the ``RateLimit-*`` headers of one response said (``None`` = absent or junk)."""
+
+    limit: int | None = None
+    remaining: int | None = None
+    reset_in: float | None = None
+    """Seconds from now until the current window resets."""
+
+
+def _first_number(value: str | None) -> float | None:
+    """The leading number of a header value (``"250"``, ``"250, 250;w=60"``), or ``None``."""
+    if value is None:
+        return None
+    head = value.split(",", 1)[0].split(";", 1)[0].strip()
+    try:
+        number = float(head)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def parse_rate_limit_headers(headers: Mapping[str, str], wall_now: float) -> RateLimitHeaders:
+    """Read ``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset``.
+
+    ``RateLimit-Reset`` above 1e9 is a Unix timestamp (converted with ``wall_now``,
+    the current Unix time), else seconds from now. Junk, negative or absurd values
+    (a reset in the past or more than a day ahead) are ignored.
+    """
+    limit = _first_number(headers.get("ratelimit-limit"))
+    remaining = _first_number(headers.get("ratelimit-remaining"))
+    reset = _first_number(headers.get("ratelimit-reset"))
+    reset_in: float | None = None
+    if reset is not None:
+        reset_in = reset - wall_now if reset > _TIMESTAMP_THRESHOLD else reset
+        if not 0.0 <= reset_in <= _MAX_RESET:
+            reset_in = None
+    return RateLimitHeaders(
+        limit=int(limit) if limit is not None and limit >= 1 else None,
+        remaining=int(remaining) if remaining is not None and remaining >= 0 else None,
+        reset_in=reset_in,
+    )
+
+
+def _interval(state: PoolState, quota: Quota, at: float, safety: float) -> float:
+    """Seconds between two requests of the pool for a slot at time ``at``."""
+    limit = state.limit or quota.limit
+    spacing = quota.period / (limit * safety)
+    if at < state.spread_until:
+        spacing = max(spacing, state.spread_interval)
+    return spacing
+
+
+def reserve_slot(
+    state: PoolState,
+    quota: Quota,
+    now: float,
+    *,
+    burst: int = 1,
+    safety: float = 0.97,
+    max_wait: float = math.inf,
+) -> tuple[float, PoolState]:
+    """Book the next slot: return ``(wait, new_state)``; GCRA with tolerance ``burst - 1``.
+
+    When ``wait > max_wait`` the state is returned unchanged (nothing booked).
+    """
+    tat = max(state.tat, now, state.blocked_until)
+    spacing = _interval(state, quota, tat, safety)
+    send_at = max(now, state.blocked_until, tat - (burst - 1) * spacing)
+    wait = send_at - now
+    if wait > max_wait:
+        return wait, state
+    return wait, replace(state, tat=tat + spacing)
+
+
+def apply_headers(
+    state: PoolState, quota: Quota, seen: RateLimitHeaders, now: float
+) -> PoolState:
+    """Correct a pool from what the server said: its limit wins, ``Remaining: 0`` blocks
+    until the reset (one period when no reset was given), a low ``Remaining`` spreads
+    the remaining requests until the reset."""
+    if seen.limit is not None:
+        state = replace(state, limit=seen.limit)
+    if seen.remaining is None:
+        return state
+    reset_at = now + seen.reset_in if seen.reset_in is not None else None
+    if seen.remaining == 0:
+        until = reset_at if reset_at is not None else now + quota.period
+        return block(state, until)
+    if reset_at is not None:
+        return replace(
+            state, spread_interval=(reset_at - now) / seen.remaining, spread_until=reset_at
+        )
+    return state
+
+
+def block(state: PoolState, until: float) -> PoolState:
+    """Nobody sends before ``until`` (an earlier block is never shortened)."""
+    return replace(state, blocked_until=max(state.blocked_until, until))
+
+
+class MemoryRateLimiter:
+    """A :class:`RateLimiter` for one process: pools in a dict behind a lock.
+
+    ``clock`` (monotonic seconds) and ``wall_clock`` (Unix time, used to read
+    ``RateLimit-Reset`` timestamps) are injectable for tests.
+    """
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        burst: int = 1,
+        safety: float = 0.97,
+        *,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        if burst < 1:
+            raise ValueError("burst must be at least 1")
+        if not 0.0 < safety <= 1.0:
+            raise ValueError("safety must be in (0, 1]")
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._burst = burst
+        self._safety = safety
+        self._pools: dict[str, PoolState] = {}
+        self._lock = threading.Lock()
+
+    def reserve(self, quota: Quota, *, max_wait: float = math.inf) -> float:
+        """Book the next slot in ``quota.pool``; return the seconds to wait before sending."""
+        with self._lock:
+            state = self._pools.get(quota.pool, PoolState())
+            wait, self._pools[quota.pool] = reserve_slot(
+                state,
+                quota,
+                self._clock(),
+                burst=self._burst,
+                safety=self._safety,
+                max_wait=max_wait,
+            )
+        return max(wait, 0.0)
+
+    def observe(self, quota: Quota, headers: httpx.Headers) -> None:
+        """Correct the pool from the ``RateLimit-*`` response headers (junk is ignored)."""
+        seen = parse_rate_limit_headers(headers, self._wall_clock())
+        if seen == RateLimitHeaders():
+            return
+        with self._lock:
+            state = self._pools.get(quota.pool, PoolState())
+            self._pools[quota.pool] = apply_headers(state, quota, seen, self._clock())
+
+    def penalize(self, quota: Quota, seconds: float) -> None:
+        """Nobody in the pool sends before ``seconds`` from now."""
+        if not math.isfinite(seconds) or seconds <= 0:
+            return
+        with self._lock:
+            state = self._pools.get(quota.pool, PoolState())
+            self._pools[quota.pool] = block(state, self._clock() + seconds)

@@ -8,21 +8,35 @@ usable object at all raises :class:`~dlnuf.errors.UnexpectedPayload`.
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
-from ..errors import UnexpectedPayload
-from ..facts.base import Provenance
+from ..errors import InvalidSiret, UnexpectedPayload, UnsupportedKind
+from ..facts.base import Fact, Provenance
+from ..facts.identity import Address, Diffusion, Identity
+from ..identifiers import Siren, Siret, parse_siret_or_siren
 
 __all__ = [
     "WITHHELD_MARKERS",
     "Reader",
+    "as_dict",
+    "as_list",
+    "build_address",
+    "diffusion_status",
     "dig",
+    "establishment_siret",
+    "first_text",
     "iso_date",
+    "iso_datetime",
     "json_object",
     "make_provenance",
+    "naf_code",
+    "person_name",
+    "siret_or_none",
     "unix_date",
     "unix_datetime",
 ]
@@ -99,6 +113,23 @@ def iso_date(value: Any) -> date | None:
     return parsed if 1800 <= parsed.year <= 2200 else None
 
 
+def naf_code(value: str | None) -> str | None:
+    """A NAF/APE code in its dotted form (``8411Z`` and ``84.11Z`` both give ``84.11Z``)."""
+    if not value:
+        return None
+    code = value.strip().upper()
+    if len(code) == 5 and "." not in code:
+        code = f"{code[:2]}.{code[2:]}"
+    return code
+
+
+def person_name(first: str | None, usage: str | None, birth: str | None) -> str | None:
+    """A sole trader's display name: first name and usage name, else birth name."""
+    last = usage or birth
+    text = " ".join(p for p in (first, last) if p)
+    return text or None
+
+
 class Reader:
     """Reads untrusted values and records the withheld ones.
 
@@ -154,3 +185,151 @@ def _has_request(response: httpx.Response) -> bool:
     except RuntimeError:
         return False
     return True
+
+
+# --- Helpers of the Sirene-shaped sources (Recherche d'entreprises, INSEE Sirene) ----------
+
+try:
+    _PARIS: tzinfo = ZoneInfo("Europe/Paris")
+except ZoneInfoNotFoundError:  # no time zone database (Windows without ``tzdata``)
+    _PARIS = timezone(timedelta(hours=1), "CET")
+
+
+def iso_datetime(value: Any) -> datetime | None:
+    """An ISO datetime (``2024-03-22T14:26:06.000``) as an aware datetime; junk: ``None``.
+
+    Sirene timestamps carry no offset: they are Paris local time.
+    """
+    if not isinstance(value, str) or len(value.strip()) < 10:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except (ValueError, OverflowError):
+        return None
+    if not 1800 <= parsed.year <= 2200:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=_PARIS)
+
+
+def establishment_siret(source: str, kind: type[Fact], ident: object) -> Siret:
+    """The SIRET an :class:`Identity` is asked for; refuses other kinds and SIRENs."""
+    if not (isinstance(kind, type) and issubclass(kind, Identity)):
+        name = getattr(kind, "__name__", repr(kind))
+        raise UnsupportedKind(f"{source} provides Identity only, not {name}")
+    parsed = parse_siret_or_siren(ident)
+    if isinstance(parsed, Siren):
+        raise InvalidSiret(
+            ident, "length", "Identity is about one establishment: give its 14-digit SIRET"
+        )
+    return parsed
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    """``value`` if it is a JSON array, else an empty one."""
+    return value if isinstance(value, list) else []
+
+
+def siret_or_none(value: Any) -> Siret | None:
+    """``value`` as a valid :class:`~dlnuf.identifiers.Siret`, or ``None``."""
+    return Siret(value) if isinstance(value, str) and Siret.is_valid(value) else None
+
+
+def first_text(reader: Reader, field: str, *values: Any) -> str | None:
+    """The first of ``values`` holding text, read for ``field`` with ``reader``.
+
+    ``field`` ends up withheld only when no value gave text and one was a marker.
+    """
+    was_withheld = field in reader.withheld
+    for value in values:
+        text = reader.text(field, value)
+        if text is not None:
+            if not was_withheld:
+                reader.withheld.discard(field)
+            return text
+    return None
+
+
+_DIFFUSION_CODES: dict[str, Diffusion] = {
+    "o": "diffusible",
+    "diffusible": "diffusible",
+    "p": "partiellement_diffusible",
+    "partiellement_diffusible": "partiellement_diffusible",
+    "n": "non_diffusible",
+    "non_diffusible": "non_diffusible",
+}
+_DIFFUSION_ORDER: tuple[Diffusion, ...] = (
+    "diffusible", "partiellement_diffusible", "non_diffusible",
+)
+
+
+def diffusion_status(*raw: Any) -> Diffusion:
+    """The most restrictive of INSEE diffusion statuses (``O``/``P``/``N`` or spelled out).
+
+    Missing statuses are ignored; an unknown one counts as partially diffusible.
+    """
+    found = [
+        _DIFFUSION_CODES.get(str(value).strip().lower(), "partiellement_diffusible")
+        for value in raw
+        if value is not None
+    ]
+    return max(found, key=_DIFFUSION_ORDER.index) if found else "diffusible"
+
+
+_LINE_PARTS = (
+    "number", "repetition", "street_type", "street_name", "complement",
+    "special_distribution", "postal_code", "city", "cedex_code", "cedex_label", "country",
+)
+
+
+def build_address(
+    reader: Reader,
+    raw: Mapping[str, Any],
+    *,
+    name: str | None = None,
+    name_withheld: bool = False,
+) -> Address:
+    """An :class:`Address` from upstream values keyed by ``Address`` field names.
+
+    Each value is read for ``address.<field>`` (markers are withheld). The postal
+    lines are composed like API Entreprise's ``acheminement_postal``: ``name``,
+    complement, street, special distribution, postal code and city (or cedex),
+    country. When a part of them (or the name) is withheld they are left empty and
+    ``address.postal_lines`` is withheld: the rest would print a wrong address.
+    """
+
+    def text(field: str) -> str | None:
+        return reader.text(f"address.{field}", raw.get(field))
+
+    address = Address(
+        number=text("number"),
+        repetition=text("repetition"),
+        street_type=text("street_type"),
+        street_name=text("street_name"),
+        complement=text("complement"),
+        special_distribution=text("special_distribution"),
+        postal_code=text("postal_code"),
+        city=text("city"),
+        city_code=text("city_code"),
+        cedex_code=text("cedex_code"),
+        cedex_label=text("cedex_label"),
+        country=text("country") or "FRANCE",
+        country_code=text("country_code"),
+    )
+    locality = " ".join(p for p in (address.postal_code, address.city) if p)
+    if address.cedex_code and address.cedex_label:
+        locality = f"{address.cedex_code} {address.cedex_label}"
+    if name_withheld or any(f"address.{part}" in reader.withheld for part in _LINE_PARTS):
+        reader.withheld.add("address.postal_lines")
+        return address
+    if not (address.street or locality):
+        return address
+    lines = (
+        name, address.complement, address.street, address.special_distribution,
+        locality, address.country,
+    )
+    return address.model_copy(update={"postal_lines": tuple(line for line in lines if line)})

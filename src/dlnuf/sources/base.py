@@ -56,7 +56,7 @@ class Source(Protocol):
     provides: ClassVar[frozenset[type[Fact]]]
     base_url: str
     scope: str
-    mount: httpx.BaseTransport | None
+    mount: httpx.MockTransport | None
 
     def quota(self, kind: type[Fact]) -> Quota:
         """The quota pool a request for ``kind`` counts against."""

@@ -1,0 +1,671 @@
+"""The only place in dlnuf that does network I/O: a sync and an async driver over httpx.
+
+Both drivers share every decision through the pure pieces of this module:
+:func:`error_from_response` (status and upstream error code to a typed error),
+:class:`RetryPolicy` (what is retried, how long to wait) and a private core that
+prepares requests, paces them with a :class:`~dlnuf.ratelimit.RateLimiter`,
+reads responses and logs. The drivers only send and sleep.
+
+Logs go to ``logging.getLogger("dlnuf.transport")`` at DEBUG: method, path,
+status, attempt, elapsed time. Never a header, a query string or a token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+)
+
+from .config import Settings
+from .errors import (
+    ConfigurationError,
+    Forbidden,
+    InvalidRequest,
+    LegallyUnavailable,
+    NotFound,
+    RateLimited,
+    RequestInFlight,
+    Unauthorized,
+    UnexpectedPayload,
+    UpstreamError,
+    UpstreamUnavailable,
+)
+from .ratelimit import MemoryRateLimiter, Quota, RateLimiter
+
+__all__ = [
+    "RETRY_STATUSES",
+    "AsyncTransport",
+    "RetryPolicy",
+    "SyncTransport",
+    "error_class",
+    "error_from_response",
+]
+
+logger = logging.getLogger("dlnuf.transport")
+
+RETRY_STATUSES: frozenset[int] = frozenset({409, 429, 502, 503, 504})
+"""HTTP statuses retried (with timeouts and connection errors); everything else is final."""
+
+_BY_STATUS: dict[int, type[UpstreamError]] = {
+    400: InvalidRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: RequestInFlight,
+    422: InvalidRequest,
+    429: RateLimited,
+    451: LegallyUnavailable,
+    500: UpstreamUnavailable,
+    502: UpstreamUnavailable,
+    503: UpstreamUnavailable,
+    504: UpstreamUnavailable,
+}
+_BY_SUBCODE: dict[str, type[UpstreamError]] = {
+    "003": NotFound,
+    "005": LegallyUnavailable,
+    "001": UpstreamUnavailable,
+    "002": UpstreamUnavailable,
+    "008": UpstreamUnavailable,
+    "020": UpstreamUnavailable,
+}
+_STATUS_WINS = frozenset({400, 401, 403, 409, 422, 429})
+"""Statuses about the request itself (parameters, credentials, quota): they beat the subcode.
+
+A 429 in particular is never turned into anything that looks like a negative answer."""
+_API_ENTREPRISE_CODE = re.compile(r"\d{5}")
+
+_ADVICE: dict[type[UpstreamError], str] = {
+    NotFound: "not found: the identifier is unknown there or holds nothing for this call",
+    LegallyUnavailable: (
+        "legally unavailable: nobody may access this unit's data; do not retry"
+    ),
+    InvalidRequest: (
+        "the request was refused as invalid: check the identifier and the parameters "
+        "(recipient, context, object); retrying will not help"
+    ),
+    RequestInFlight: "the same request is already being processed upstream: retry shortly",
+    UpstreamUnavailable: "the service is unavailable or failed: retry later",
+}
+_MAX_UPSTREAM_TEXT = 400
+_SECRET_HEADER = re.compile(r"auth|key|token|secret|cookie|session", re.IGNORECASE)
+
+
+def error_class(status: int, code: str | None) -> type[UpstreamError]:
+    """The error class for an HTTP status and an upstream error code (pure).
+
+    An API Entreprise code (5 digits) decides by its last three digits (``003``
+    not found, ``005`` legally unavailable, ``001/002/008/020`` unavailable) unless
+    the status is about the request itself (400, 401, 403, 409, 422, 429).
+    """
+    if code is not None and status not in _STATUS_WINS and _API_ENTREPRISE_CODE.fullmatch(code):
+        by_code = _BY_SUBCODE.get(code[-3:])
+        if by_code is not None:
+            return by_code
+    return _BY_STATUS.get(status, UpstreamError)
+
+
+# -- reading error bodies ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ErrorBody:
+    code: str | None = None
+    text: str | None = None
+    retry_in: float | None = None
+    note: str | None = None
+
+
+def _non_negative(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float | str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        if math.isfinite(number) and number >= 0:
+            return number
+    return None
+
+
+def _clean(text: Any) -> str | None:
+    if not isinstance(text, str | int | float) or isinstance(text, bool):
+        return None
+    flat = " ".join(str(text).split())
+    return flat or None
+
+
+def _api_entreprise_body(errors: list[Any]) -> _ErrorBody:
+    parts: list[str] = []
+    code: str | None = None
+    retry_in: float | None = None
+    for item in errors[:5]:
+        if not isinstance(item, dict):
+            continue
+        if code is None and isinstance(item.get("code"), str | int):
+            code = str(item["code"])
+        meta = item.get("meta")
+        if retry_in is None and isinstance(meta, dict):
+            retry_in = _non_negative(meta.get("retry_in"))
+        title, detail = _clean(item.get("title")), _clean(item.get("detail"))
+        part = ": ".join(p for p in (title, detail) if p)
+        if part and part not in parts:
+            parts.append(part)
+    return _ErrorBody(code=code, text="; ".join(parts) or None, retry_in=retry_in)
+
+
+def _read_error_body(response: httpx.Response) -> _ErrorBody:
+    """The upstream's own words: API Entreprise, Recherche d'entreprises or INSEE shapes."""
+    try:
+        content = response.content
+    except httpx.ResponseNotRead:
+        return _ErrorBody(note="body not read")
+    if not content.strip():
+        return _ErrorBody(note="empty body")
+    try:
+        payload = json.loads(content)
+    except (ValueError, RecursionError):
+        kind = response.headers.get("content-type", "unknown type").split(";")[0].strip()
+        return _ErrorBody(note=f"non-JSON body of type {kind}")
+    if not isinstance(payload, dict):
+        return _ErrorBody(note="unexpected JSON body")
+    errors = payload.get("errors")
+    if isinstance(errors, list) and errors:
+        return _api_entreprise_body(errors)
+    header = payload.get("header")
+    if isinstance(header, dict) and _clean(header.get("message")):
+        return _ErrorBody(text=_clean(header.get("message")))
+    fault = payload.get("fault")
+    if isinstance(fault, dict):
+        text = ": ".join(
+            p for p in (_clean(fault.get("message")), _clean(fault.get("description"))) if p
+        )
+        return _ErrorBody(text=text or None)
+    for key in ("erreur", "message", "detail", "error"):
+        said = _clean(payload.get(key))
+        if said:
+            return _ErrorBody(text=said)
+    return _ErrorBody(note="unexpected JSON body")
+
+
+def _retry_after_header(response: httpx.Response) -> float | None:
+    """``Retry-After`` as seconds: delta-seconds, or an HTTP-date (against ``Date`` if sent)."""
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    seconds = _non_negative(value.strip())
+    if seconds is not None:
+        return seconds
+    try:
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    reference = time.time()
+    sent = response.headers.get("date")
+    if sent:
+        with contextlib.suppress(TypeError, ValueError, IndexError, OverflowError):
+            reference = parsedate_to_datetime(sent).timestamp()
+    return max(0.0, when - reference)
+
+
+def _secrets(request: httpx.Request | None) -> list[str]:
+    """Values of the request's credential headers, longest first (to redact them anywhere)."""
+    if request is None:
+        return []
+    found: set[str] = set()
+    for name, value in request.headers.items():
+        if _SECRET_HEADER.search(name):
+            found.add(value)
+            found.update(part for part in value.split() if len(part) >= 6)
+    return sorted((s for s in found if len(s) >= 6), key=len, reverse=True)
+
+
+def _redact(text: str, request: httpx.Request | None) -> str:
+    for secret in _secrets(request):
+        text = text.replace(secret, "[redacted]")
+    if request is not None and request.url.query:
+        text = text.replace(str(request.url), str(request.url.copy_with(query=None)))
+        text = text.replace(request.url.query.decode("ascii", "replace"), "[query]")
+    return text
+
+
+def _request_of(response: httpx.Response) -> httpx.Request | None:
+    try:
+        return response.request
+    except RuntimeError:
+        return None
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} s"
+
+
+def _credential(source: str) -> str:
+    return "API key" if "insee" in source else "token"
+
+
+def error_from_response(response: httpx.Response, source: str) -> UpstreamError:
+    """The typed error for a non-2xx ``response`` from ``source`` (pure; never raises it).
+
+    Reads the API Entreprise, Recherche d'entreprises and INSEE error bodies (and
+    copes with HTML, empty or non-JSON ones), fills ``source``, ``status``,
+    ``code`` and ``retry_after`` (``Retry-After`` header, else API Entreprise
+    ``meta.retry_in``). The message names the request path only: never the query
+    string, a header or a token.
+    """
+    request = _request_of(response)
+    status = response.status_code
+    body = _read_error_body(response)
+    retry_after = _retry_after_header(response)
+    if retry_after is None:
+        retry_after = body.retry_in
+    cls = error_class(status, body.code)
+    path = request.url.path if request is not None else "?"
+    method = request.method if request is not None else "?"
+
+    if cls is RateLimited:
+        wait = f"retry after {_seconds(retry_after)}" if retry_after is not None else "retry later"
+        advice = f"quota exhausted, {wait}; this says nothing about the company"
+    elif cls is Unauthorized:
+        advice = f"the {_credential(source)} is missing, invalid or expired: renew it"
+    elif cls is Forbidden:
+        advice = (
+            f"the {_credential(source)} lacks the privilege for {path}: "
+            "list its privileges (API Entreprise: GET /privileges) or ask for access"
+        )
+    elif cls is UpstreamError:
+        advice = f"unexpected HTTP {status} answer"
+    else:
+        advice = _ADVICE[cls]
+        if cls is UpstreamUnavailable and retry_after is not None:
+            advice = f"{advice} (it asks to retry after {_seconds(retry_after)})"
+    where = f"HTTP {status}" + (f", code {body.code}" if body.code else "") + f", {method} {path}"
+    message = f"{source}: {advice} [{where}]"
+    if body.text:
+        text = _redact(body.text, request)  # before cutting, so no half secret survives
+        if len(text) > _MAX_UPSTREAM_TEXT:
+            text = text[: _MAX_UPSTREAM_TEXT - 1] + "…"
+        message += f". Upstream said: {text}"
+    elif body.note:
+        message += f" ({body.note})"
+    return cls(
+        _redact(message, request),
+        source=source,
+        status=status,
+        code=body.code,
+        retry_after=retry_after,
+    )
+
+
+def _error_from_exception(
+    exc: httpx.HTTPError, request: httpx.Request, source: str
+) -> UpstreamError:
+    """The typed error for a failure without a response (timeout, connection, decoding)."""
+    path = request.url.path
+    where = f"{request.method} {path}"
+    if isinstance(exc, httpx.TimeoutException):
+        phase = {
+            httpx.ConnectTimeout: "connect",
+            httpx.WriteTimeout: "write",
+            httpx.PoolTimeout: "pool",
+        }.get(type(exc), "read")
+        limit = request.extensions.get("timeout", {}).get(phase)
+        after = f" after {float(limit):.1f} s" if isinstance(limit, int | float) else ""
+        return UpstreamUnavailable(
+            f"{source}: timed out{after} ({phase}) on {where}: "
+            "the service is slow or down; retry later",
+            source=source,
+        )
+    if isinstance(exc, httpx.ConnectError):
+        return UpstreamUnavailable(
+            f"{source}: could not connect to {request.url.host} for {where} "
+            f"({type(exc).__name__}): check the network or retry later",
+            source=source,
+        )
+    if isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError | httpx.ProxyError):
+        return UpstreamUnavailable(
+            f"{source}: the connection failed during {where} ({type(exc).__name__}): "
+            "retry later",
+            source=source,
+        )
+    if isinstance(exc, httpx.DecodingError):
+        return UnexpectedPayload(
+            f"{source}: the answer to {where} could not be decoded ({type(exc).__name__})",
+            source=source,
+        )
+    return UpstreamError(
+        f"{source}: could not complete {where} ({type(exc).__name__}): "
+        "check the configured base URL",
+        source=source,
+    )
+
+
+# -- retry policy -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """What is retried and how long to wait (pure; shared by both drivers).
+
+    Retried: timeouts, connection errors and HTTP 409, 429, 502, 503, 504, at most
+    ``retries`` times. A 429 waits what the upstream asked (``Retry-After`` or
+    ``retry_in``); the others wait an exponential backoff with jitter (``base``
+    doubling, capped at ``cap`` and ``max_wait``), never less than what the
+    upstream asked. A required wait above ``max_wait`` is not retried at all.
+    """
+
+    retries: int = 3
+    max_wait: float = 30.0
+    base: float = 0.5
+    cap: float = 8.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetryPolicy:
+        """The policy configured by ``settings.retries`` and ``settings.max_retry_wait``."""
+        return cls(retries=max(settings.retries, 0), max_wait=settings.max_retry_wait)
+
+    def should_retry(self, error: BaseException) -> bool:
+        """Whether trying again may succeed and the upstream's required wait is acceptable."""
+        if not isinstance(error, UpstreamError) or not error.transient:
+            return False
+        if error.status is not None and error.status not in RETRY_STATUSES:
+            return False
+        return error.retry_after is None or error.retry_after <= self.max_wait
+
+    def ceiling(self, attempt: int) -> float:
+        """The longest backoff after failed ``attempt`` (1-based): ``base * 2**(attempt-1)``,
+        capped."""
+        return min(self.cap, self.max_wait, self.base * 2.0 ** max(attempt - 1, 0))
+
+    def backoff(self, attempt: int, jitter: float) -> float:
+        """Exponential backoff with jitter after failed ``attempt``; ``jitter`` in [0, 1)
+        gives a wait between half the ceiling and the ceiling."""
+        return self.ceiling(attempt) * (0.5 + jitter / 2)
+
+    def wait(self, error: BaseException, attempt: int, jitter: float) -> float:
+        """Seconds to wait before retrying after ``error`` on ``attempt``."""
+        asked = error.retry_after if isinstance(error, UpstreamError) else None
+        if isinstance(error, RateLimited) and asked is not None:
+            return asked
+        return max(self.backoff(attempt, jitter), asked or 0.0)
+
+    def penalty(self, error: UpstreamError, attempt: int) -> float | None:
+        """For a 429: how long the whole pool must pause (``None`` for other errors)."""
+        if not isinstance(error, RateLimited) or error.status != 429:
+            return None
+        if error.retry_after is not None:
+            return error.retry_after
+        return self.ceiling(attempt)
+
+
+# -- the shared core --------------------------------------------------------------------
+
+
+@dataclass
+class _Call:
+    """One ``send``: the request and how far its attempts went."""
+
+    request: httpx.Request
+    quota: Quota
+    source: str
+    attempt: int = 0
+    started: float = 0.0
+
+
+class _Core:
+    """Every decision of a send, shared by both drivers; it neither sends nor sleeps."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        limiter: RateLimiter | None,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.settings = settings
+        self.limiter: RateLimiter = limiter if limiter is not None else MemoryRateLimiter()
+        self.policy = RetryPolicy.from_settings(settings)
+        self._jitter = jitter
+
+    def start(self, request: httpx.Request, quota: Quota, source: str) -> _Call:
+        """Set the User-Agent and the timeout when the request has none."""
+        request.headers.setdefault("User-Agent", self.settings.user_agent)
+        if "timeout" not in request.extensions:
+            request.extensions["timeout"] = httpx.Timeout(self.settings.timeout).as_dict()
+        return _Call(request, quota, source)
+
+    def pace(self, call: _Call) -> float:
+        """Book a slot for the next attempt; the seconds to sleep first.
+
+        Raises :class:`RateLimited` (nothing sent) when the pool is paused for
+        longer than ``max_retry_wait``.
+        """
+        call.attempt += 1
+        wait = self.limiter.reserve(call.quota, max_wait=self.policy.max_wait)
+        if wait > self.policy.max_wait:
+            logger.debug(
+                "%s %s not sent: pool %s paused for %.3f s",
+                call.request.method, call.request.url.path, call.quota.pool, wait,
+            )
+            raise RateLimited(
+                f"{call.source}: quota exhausted, retry after {_seconds(round(wait, 3))} "
+                f"(pool {call.quota.pool!r} is paused longer than max_retry_wait="
+                f"{_seconds(self.policy.max_wait)}; nothing was sent)",
+                source=call.source,
+                retry_after=wait,
+            )
+        return wait
+
+    def sending(self, call: _Call) -> None:
+        """Mark the moment the attempt goes on the wire."""
+        call.started = time.perf_counter()
+
+    def received(self, call: _Call, response: httpx.Response) -> httpx.Response:
+        """Feed the limiter, log, and return a 2xx response or raise the mapped error."""
+        elapsed = time.perf_counter() - call.started
+        for hop in (*response.history, response):  # redirects count against the quota too
+            self.limiter.observe(call.quota, hop.headers)
+        logger.debug(
+            "%s %s -> %d (%s, attempt %d, %.3f s)",
+            call.request.method, call.request.url.path, response.status_code,
+            call.source, call.attempt, elapsed,
+        )
+        if response.is_success:
+            return response
+        error = error_from_response(response, call.source)
+        penalty = self.policy.penalty(error, call.attempt)
+        if penalty is not None:
+            self.limiter.penalize(call.quota, penalty)
+        raise error
+
+    def failed(self, call: _Call, exc: httpx.HTTPError) -> UpstreamError:
+        """Log a failure without a response and map it."""
+        logger.debug(
+            "%s %s -> %s (%s, attempt %d, %.3f s)",
+            call.request.method, call.request.url.path, type(exc).__name__,
+            call.source, call.attempt, time.perf_counter() - call.started,
+        )
+        return _error_from_exception(exc, call.request, call.source)
+
+    def retry_options(self, call: _Call) -> dict[str, Any]:
+        """Arguments for tenacity's ``Retrying`` / ``AsyncRetrying`` (all but ``sleep``)."""
+        policy = self.policy
+
+        def wait(state: RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome else None
+            if error is None:
+                return 0.0
+            return policy.wait(error, state.attempt_number, self._jitter())
+
+        def before_sleep(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            logger.debug(
+                "%s %s: retrying in %.3f s after %s (attempt %d of %d)",
+                call.request.method, call.request.url.path,
+                state.next_action.sleep if state.next_action else 0.0,
+                type(error).__name__, state.attempt_number, policy.retries + 1,
+            )
+
+        return {
+            "stop": stop_after_attempt(policy.retries + 1),
+            "retry": retry_if_exception(policy.should_retry),
+            "wait": wait,
+            "before_sleep": before_sleep,
+            "reraise": True,
+        }
+
+
+def _check_client_args(mounts: Mapping[str, httpx.MockTransport] | None, client: object) -> None:
+    if mounts and client is not None:
+        raise ConfigurationError(
+            "give either mounts or http_client, not both (mount transports on your own client)"
+        )
+
+
+# -- the drivers ------------------------------------------------------------------------
+
+
+class SyncTransport:
+    """Sends requests with pacing, retries, timeouts and error mapping (blocking).
+
+    ``mounts`` maps a base URL to an in-process transport (the offline sandbox);
+    ``http_client`` replaces the default client (it is then not closed here);
+    ``sleep`` is injectable for tests.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        limiter: RateLimiter | None = None,
+        mounts: Mapping[str, httpx.MockTransport] | None = None,
+        http_client: httpx.Client | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        _check_client_args(mounts, http_client)
+        self._core = _Core(settings, limiter)
+        self._owns_client = http_client is None
+        self._client = http_client or httpx.Client(
+            mounts={url: transport for url, transport in (mounts or {}).items()}
+        )
+        self._sleep = sleep or time.sleep
+
+    @property
+    def limiter(self) -> RateLimiter:
+        """The rate limiter pacing this transport."""
+        return self._core.limiter
+
+    def send(self, request: httpx.Request, quota: Quota, *, source: str) -> httpx.Response:
+        """Send ``request`` counted against ``quota``; a 2xx response or the mapped error."""
+        call = self._core.start(request, quota, source)
+        retrying = Retrying(sleep=self._sleep, **self._core.retry_options(call))
+        return retrying(self._attempt, call)
+
+    def _attempt(self, call: _Call) -> httpx.Response:
+        wait = self._core.pace(call)
+        if wait > 0:
+            self._sleep(wait)
+        self._core.sending(call)
+        try:
+            response = self._client.send(call.request, follow_redirects=True)
+        except httpx.HTTPError as exc:
+            error = self._core.failed(call, exc)
+        else:
+            return self._core.received(call, response)
+        raise error  # outside the except block: the httpx exception is not chained
+
+    def close(self) -> None:
+        """Close the HTTP client if this transport created it."""
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncTransport:
+    """The asyncio twin of :class:`SyncTransport` (same decisions, awaited I/O)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        limiter: RateLimiter | None = None,
+        mounts: Mapping[str, httpx.MockTransport] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
+        _check_client_args(mounts, http_client)
+        self._core = _Core(settings, limiter)
+        self._owns_client = http_client is None
+        self._client = http_client or httpx.AsyncClient(
+            mounts={url: transport for url, transport in (mounts or {}).items()}
+        )
+        self._sleep = sleep or asyncio.sleep
+
+    @property
+    def limiter(self) -> RateLimiter:
+        """The rate limiter pacing this transport."""
+        return self._core.limiter
+
+    async def send(self, request: httpx.Request, quota: Quota, *, source: str) -> httpx.Response:
+        """Send ``request`` counted against ``quota``; a 2xx response or the mapped error."""
+        call = self._core.start(request, quota, source)
+        retrying = AsyncRetrying(sleep=self._sleep, **self._core.retry_options(call))
+        response: httpx.Response = await retrying(self._attempt, call)
+        return response
+
+    async def _attempt(self, call: _Call) -> httpx.Response:
+        wait = self._core.pace(call)
+        if wait > 0:
+            await self._sleep(wait)
+        self._core.sending(call)
+        try:
+            response = await self._client.send(call.request, follow_redirects=True)
+        except httpx.HTTPError as exc:
+            error = self._core.failed(call, exc)
+        else:
+            return self._core.received(call, response)
+        raise error  # outside the except block: the httpx exception is not chained
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this transport created it."""
+        if self._owns_client:
+            await self._client.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
