@@ -1,0 +1,299 @@
+"""INSEE API Sirene 3.11: the Sirene register itself, with a free API key.
+
+``GET /siret/{siret}`` answers one establishment with its legal unit; the key goes
+in the ``X-INSEE-Api-Key-Integration`` header (the OAuth portal closed in
+September 2025). The quota is 30 requests per minute, so many SIRETs are fetched
+with :meth:`InseeSirene.request_many`: ``POST /siret`` with a form body
+``q=siret:A OR siret:B ...``, up to 1000 establishments per call.
+
+Historised values live in ``periodesEtablissement``, newest first; the current
+period has no ``dateFin``. Values a person refused to publish come back as
+``"[ND]"``: they become ``None`` and are listed in
+:attr:`~dlnuf.facts.base.Fact.withheld`. A duplicate SIRET is answered with a
+301 to the SIRET kept; the transport follows it and ``redirected_from`` keeps the
+one asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import SecretStr
+
+from ..config import Settings
+from ..errors import (
+    ConfigurationError,
+    DlnufError,
+    UnexpectedPayload,
+)
+from ..facts.base import Fact
+from ..facts.identity import Address, Identity
+from ..identifiers import Rna, Siret
+from ..ratelimit import Quota
+from ._parse import (
+    Reader,
+    as_dict,
+    as_list,
+    build_address,
+    diffusion_status,
+    establishment_siret,
+    first_text,
+    iso_date,
+    iso_datetime,
+    json_object,
+    make_provenance,
+    naf_code,
+    person_name,
+    siret_or_none,
+)
+from .base import Identifier
+
+__all__ = ["BATCH_SIZE", "DEFAULT_BASE_URL", "QUOTA", "InseeSirene"]
+
+DEFAULT_BASE_URL = "https://api.insee.fr/api-sirene/3.11"
+QUOTA = Quota("insee_sirene", 30, 60.0)
+"""30 requests per minute per key (429 beyond)."""
+BATCH_SIZE = 1000
+"""Establishments one ``POST /siret`` may return (``nombre`` is at most 1000)."""
+KEY_HEADER = "X-INSEE-Api-Key-Integration"
+
+_SOLE_TRADER_FORM = "1000"
+"""INSEE catégorie juridique of an entrepreneur individuel."""
+
+
+class InseeSirene:
+    """The INSEE Sirene source: needs ``insee_api_key`` (free), 30 requests/minute."""
+
+    name: ClassVar[str] = "insee_sirene"
+    provides: ClassVar[frozenset[type[Fact]]] = frozenset({Identity})
+    default_base_url: ClassVar[str] = DEFAULT_BASE_URL
+    batch_size: ClassVar[int] = BATCH_SIZE
+
+    def __init__(self, settings: Settings) -> None:
+        self.base_url: str = settings.base_url(self.name, self.default_base_url)
+        self.scope: str = "public"
+        self.mount: httpx.MockTransport | None = None
+        self.user_agent = settings.user_agent
+        self._key: SecretStr | None = settings.insee_api_key
+
+    def __repr__(self) -> str:
+        key = "set" if self._key is not None else "missing"
+        return f"{type(self).__name__}(base_url={self.base_url!r}, key={key})"
+
+    def quota(self, kind: type[Fact]) -> Quota:
+        """The ``insee_sirene`` pool: 30 requests per minute."""
+        return QUOTA
+
+    def _headers(self) -> dict[str, str]:
+        key = self._key.get_secret_value().strip() if self._key is not None else ""
+        if not key:
+            raise ConfigurationError(
+                f"{self.name} needs an API key: set insee_api_key= or DLNUF_INSEE_API_KEY; "
+                "get a free key on the INSEE API portal (https://portail-api.insee.fr/)"
+            )
+        return {KEY_HEADER: key, "Accept": "application/json", "User-Agent": self.user_agent}
+
+    def request(self, kind: type[Fact], ident: Identifier) -> httpx.Request:
+        """``GET /siret/{siret}`` with the key header; :class:`ConfigurationError` without key."""
+        siret = establishment_siret(self.name, kind, ident)
+        return httpx.Request("GET", f"{self.base_url}/siret/{siret}", headers=self._headers())
+
+    def request_many(self, kind: type[Fact], idents: Sequence[Siret]) -> httpx.Request:
+        """``POST /siret`` asking for up to :attr:`batch_size` SIRETs in one call."""
+        sirets = list(dict.fromkeys(establishment_siret(self.name, kind, i) for i in idents))
+        if not sirets:
+            raise ValueError("request_many needs at least one SIRET")
+        if len(sirets) > self.batch_size:
+            raise ValueError(
+                f"{self.name} answers at most {self.batch_size} SIRETs per call, "
+                f"{len(sirets)} were given: split them"
+            )
+        form = {
+            "q": " OR ".join(f"siret:{s}" for s in sirets),
+            "nombre": str(len(sirets)),
+        }
+        return httpx.Request(
+            "POST", f"{self.base_url}/siret", data=form, headers=self._headers()
+        )
+
+    def parse(self, kind: type[Fact], ident: Identifier, response: httpx.Response) -> Fact:
+        """The :class:`Identity` in a ``/siret/{siret}`` answer (redirects recorded)."""
+        siret = establishment_siret(self.name, kind, ident)
+        body = json_object(response, self.name)
+        etab = body.get("etablissement")
+        if etab is None:
+            # Some duplicates answer a one-element list instead of the object.
+            found = [e for e in as_list(body.get("etablissements")) if isinstance(e, dict)]
+            etab = found[0] if len(found) == 1 else None
+        if not isinstance(etab, dict):
+            raise UnexpectedPayload(
+                f"{self.name} answered a body without an 'etablissement' object",
+                source=self.name,
+                status=response.status_code,
+            )
+        identity = self._read(etab, response)
+        if identity.siret != siret:
+            # A duplicate: the transport followed INSEE's 301 to the SIRET kept (a
+            # redirect back to the SIRET asked would not be one).
+            identity = identity.model_copy(update={"redirected_from": siret})
+        return identity
+
+    def parse_many(
+        self, kind: type[Fact], idents: Sequence[Siret], response: httpx.Response
+    ) -> dict[Siret, Fact]:
+        """The identities of a ``POST /siret`` answer, by SIRET; absent ones were not found.
+
+        An entry that is not about a SIRET asked, or that cannot be read, is left out.
+        """
+        asked = {establishment_siret(self.name, kind, i) for i in idents}
+        body = json_object(response, self.name)
+        etabs = body.get("etablissements")
+        if not isinstance(etabs, list):
+            raise UnexpectedPayload(
+                f"{self.name} answered a search without an 'etablissements' list",
+                source=self.name,
+                status=response.status_code,
+            )
+        found: dict[Siret, Fact] = {}
+        for etab in etabs:
+            if not isinstance(etab, dict) or siret_or_none(etab.get("siret")) not in asked:
+                continue
+            try:
+                identity = self._read(etab, response)
+            except UnexpectedPayload:
+                continue
+            found[identity.siret] = identity
+        return found
+
+    def _read(self, etab: dict[str, Any], response: httpx.Response) -> Identity:
+        try:
+            return _map(self.name, etab, response)
+        except DlnufError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise UnexpectedPayload(
+                f"{self.name} answered an establishment dlnuf cannot read "
+                f"({type(exc).__name__})",
+                source=self.name,
+                status=response.status_code,
+            ) from None
+
+
+def _periods(etab: dict[str, Any]) -> list[dict[str, Any]]:
+    """The periods, newest first, the current one (no ``dateFin``) in front."""
+    periods = [p for p in as_list(etab.get("periodesEtablissement")) if isinstance(p, dict)]
+    current = [p for p in periods if p.get("dateFin") is None]
+    if current:
+        periods.remove(current[0])
+        periods.insert(0, current[0])
+    return periods
+
+
+def _closing_date(periods: list[dict[str, Any]]) -> date | None:
+    """When the establishment closed: the start of its newest run of closed periods."""
+    closing = None
+    for period in periods:
+        if period.get("etatAdministratifEtablissement") != "F":
+            break
+        closing = iso_date(period.get("dateDebut")) or closing
+    return closing
+
+
+def _legal_name(r: Reader, unit: dict[str, Any]) -> str | None:
+    """The denomination, else the person's first name and (usage) name."""
+    denomination = first_text(r, "legal_name", unit.get("denominationUniteLegale"))
+    if denomination is not None or "legal_name" in r.withheld:
+        return denomination
+    first = first_text(
+        r, "legal_name", unit.get("prenom1UniteLegale"), unit.get("prenomUsuelUniteLegale")
+    )
+    usage = r.text("legal_name", unit.get("nomUsageUniteLegale"))
+    birth = r.text("legal_name", unit.get("nomUniteLegale"))
+    if "legal_name" in r.withheld:
+        return None  # part of the name is withheld: what is left is not the name
+    return person_name(first, usage, birth)
+
+
+def _address(r: Reader, raw: dict[str, Any], name: str | None) -> Address:
+    def get(key: str) -> Any:
+        return raw.get(f"{key}Etablissement")
+
+    fields: dict[str, Any] = {
+        "number": get("numeroVoie"),
+        "repetition": get("indiceRepetition"),
+        "street_type": get("typeVoie"),
+        "street_name": get("libelleVoie"),
+        "complement": get("complementAdresse"),
+        "special_distribution": get("distributionSpeciale"),
+        "postal_code": get("codePostal"),
+        "city": get("libelleCommune") or get("libelleCommuneEtranger"),
+        "city_code": get("codeCommune"),
+        "cedex_code": get("codeCedex"),
+        "cedex_label": get("libelleCedex"),
+        "country": get("libellePaysEtranger"),
+        "country_code": get("codePaysEtranger"),
+    }
+    return build_address(r, fields, name=name, name_withheld="legal_name" in r.withheld)
+
+
+def _map(source: str, etab: dict[str, Any], response: httpx.Response) -> Identity:
+    siret = siret_or_none(etab.get("siret"))
+    if siret is None:
+        raise UnexpectedPayload(
+            f"{source} answered an establishment whose siret {etab.get('siret')!r} "
+            "is missing or not a valid SIRET",
+            source=source,
+            status=response.status_code,
+        )
+    r = Reader()
+    unit = as_dict(etab.get("uniteLegale"))
+    periods = _periods(etab)
+    current = periods[0] if periods else {}
+    legal_name = _legal_name(r, unit)
+    legal_form = r.text("legal_form_code", unit.get("categorieJuridiqueUniteLegale"))
+    active = current.get("etatAdministratifEtablissement") != "F"
+    nic_siege = r.text("head_office_siret", unit.get("nicSiegeUniteLegale"))
+    rna = r.text("rna", unit.get("identifiantAssociationUniteLegale"))
+    return Identity(
+        siret=siret,
+        siren=siret.siren,
+        legal_name=legal_name,
+        trade_name=first_text(
+            r,
+            "trade_name",
+            current.get("enseigne1Etablissement"),
+            current.get("denominationUsuelleEtablissement"),
+        ),
+        sigle=r.text("sigle", unit.get("sigleUniteLegale")),
+        legal_form_code=legal_form,
+        naf_code=naf_code(r.text("naf_code", current.get("activitePrincipaleEtablissement"))),
+        company_category=r.text("company_category", unit.get("categorieEntreprise")),
+        headcount_bracket=r.text("headcount_bracket", etab.get("trancheEffectifsEtablissement")),
+        legal_unit_headcount_bracket=r.text(
+            "legal_unit_headcount_bracket", unit.get("trancheEffectifsUniteLegale")
+        ),
+        creation_date=iso_date(unit.get("dateCreationUniteLegale")),
+        establishment_creation_date=iso_date(etab.get("dateCreationEtablissement")),
+        active=active,
+        closing_date=None if active else _closing_date(periods),
+        legal_unit_active=unit.get("etatAdministratifUniteLegale") != "C",
+        is_head_office=r.flag("is_head_office", etab.get("etablissementSiege")),
+        head_office_siret=siret_or_none(f"{siret.siren}{nic_siege}") if nic_siege else None,
+        ess=r.flag("ess", unit.get("economieSocialeSolidaireUniteLegale")),
+        rna=Rna(rna) if rna and Rna.is_valid(rna) else None,
+        is_sole_trader=legal_form == _SOLE_TRADER_FORM,
+        address=_address(r, as_dict(etab.get("adresseEtablissement")), legal_name),
+        diffusion=diffusion_status(
+            etab.get("statutDiffusionEtablissement"), unit.get("statutDiffusionUniteLegale")
+        ),
+        withheld=frozenset(r.withheld),
+        provenance=make_provenance(
+            source,
+            response,
+            updated_at=iso_datetime(etab.get("dateDernierTraitementEtablissement")),
+            public=True,
+        ),
+    )

@@ -1,0 +1,266 @@
+"""API Recherche d'entreprises: public, no key, the zero-configuration default.
+
+``GET /search?q=<SIRET>`` is a direct lookup when ``q`` is 14 digits: the legal
+unit comes back in ``results[0]``, the establishment in its
+``matching_etablissements`` (and in ``siege`` when it is the head office).
+An unknown SIRET, or a unit that is not diffusible at all, gives ``results: []``:
+:class:`~dlnuf.errors.NotFound`.
+
+Values a person refused to publish come back as ``"[NON-DIFFUSIBLE]"``: they
+become ``None`` and are listed in :attr:`~dlnuf.facts.base.Fact.withheld`.
+
+Only the head office (``siege``) carries a structured address; other
+establishments carry ``adresse``, one line composed by the upstream. Its street
+part (the line without postal code and city) goes, unsplit, into
+``Address.street_name``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import httpx
+
+from ..config import Settings
+from ..errors import DlnufError, NotFound, UnexpectedPayload
+from ..facts.base import Fact
+from ..facts.identity import Address, Identity
+from ..identifiers import Rna, Siret
+from ..ratelimit import Quota
+from ._parse import (
+    Reader,
+    as_dict,
+    as_list,
+    build_address,
+    diffusion_status,
+    establishment_siret,
+    first_text,
+    iso_date,
+    iso_datetime,
+    json_object,
+    make_provenance,
+    naf_code,
+    siret_or_none,
+)
+from .base import Identifier
+
+__all__ = ["DEFAULT_BASE_URL", "QUOTA", "RechercheEntreprises"]
+
+DEFAULT_BASE_URL = "https://recherche-entreprises.api.gouv.fr"
+QUOTA = Quota("recherche_entreprises", 7, 1.0)
+"""7 requests per second per IP address (429 with ``Retry-After`` beyond)."""
+
+SEARCH_PATH = "/search"
+INCLUDE = "siege,matching_etablissements,complements"
+"""With ``minimal=true``: every field Identity needs, without leaders and finances."""
+
+_SOLE_TRADER_FORM = "1000"
+"""INSEE catégorie juridique of an entrepreneur individuel."""
+
+
+class RechercheEntreprises:
+    """The Recherche d'entreprises source: public data, no key, 7 requests/second."""
+
+    name: ClassVar[str] = "recherche_entreprises"
+    provides: ClassVar[frozenset[type[Fact]]] = frozenset({Identity})
+    default_base_url: ClassVar[str] = DEFAULT_BASE_URL
+
+    def __init__(self, settings: Settings) -> None:
+        self.base_url: str = settings.base_url(self.name, self.default_base_url)
+        self.scope: str = "public"
+        self.mount: httpx.MockTransport | None = None
+        self.user_agent = settings.user_agent
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    def quota(self, kind: type[Fact]) -> Quota:
+        """The ``recherche_entreprises`` pool: 7 requests per second."""
+        return QUOTA
+
+    def request(self, kind: type[Fact], ident: Identifier) -> httpx.Request:
+        """``GET /search?q=<siret>``, a direct lookup of one establishment."""
+        siret = establishment_siret(self.name, kind, ident)
+        params = {
+            "q": str(siret),
+            "limite_matching_etablissements": "1",
+            "minimal": "true",
+            "include": INCLUDE,
+        }
+        return httpx.Request(
+            "GET",
+            self.base_url + SEARCH_PATH,
+            params=params,
+            headers={"Accept": "application/json", "User-Agent": self.user_agent},
+        )
+
+    def parse(self, kind: type[Fact], ident: Identifier, response: httpx.Response) -> Fact:
+        """The :class:`Identity` of the SIRET asked; :class:`NotFound` when it is unknown."""
+        siret = establishment_siret(self.name, kind, ident)
+        body = json_object(response, self.name)
+        try:
+            return self._identity(siret, body, response)
+        except DlnufError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise UnexpectedPayload(
+                f"{self.name} answered a search result dlnuf cannot read "
+                f"({type(exc).__name__})",
+                source=self.name,
+                status=response.status_code,
+            ) from None
+
+    def _unexpected(self, detail: str, response: httpx.Response) -> UnexpectedPayload:
+        return UnexpectedPayload(
+            f"{self.name} answered {detail}", source=self.name, status=response.status_code
+        )
+
+    def _not_found(self, siret: Siret, detail: str, response: httpx.Response) -> NotFound:
+        return NotFound(
+            f"{self.name} knows no establishment with SIRET {siret} ({detail})",
+            source=self.name,
+            status=response.status_code,
+        )
+
+    def _identity(
+        self, siret: Siret, body: dict[str, Any], response: httpx.Response
+    ) -> Identity:
+        results = body.get("results")
+        if not isinstance(results, list):
+            raise self._unexpected("a body without a 'results' list", response)
+        if not results:
+            raise self._not_found(siret, "no result: unknown, or not diffusible at all", response)
+        unit = results[0]
+        if not isinstance(unit, dict):
+            raise self._unexpected("a result that is not an object", response)
+        if unit.get("siren") != siret.siren:
+            raise self._not_found(
+                siret, f"the result is about SIREN {unit.get('siren')!r}", response
+            )
+        siege = as_dict(unit.get("siege"))
+        matching = [e for e in as_list(unit.get("matching_etablissements")) if isinstance(e, dict)]
+        if siege.get("siret") == siret:
+            est = siege  # the head office entry carries the structured address
+        else:
+            found = [e for e in matching if e.get("siret") == siret]
+            if not found:
+                raise self._not_found(siret, "its unit is known, not this establishment", response)
+            est = found[0]
+        return _map(self.name, siret, unit, est, siege, response)
+
+
+def _plain(value: Any) -> str | None:
+    """``value`` as text when it is text and not a withheld marker (nothing recorded)."""
+    return Reader().text("", value)
+
+
+def _strip_suffix(name: str, *suffixes: str | None) -> str | None:
+    """``nom_complet`` without the `` (NOM COMMERCIAL)`` and `` (SIGLE)`` the API appends."""
+    for suffix in reversed(suffixes):
+        tail = f" ({suffix})" if suffix else ""
+        if tail and name.upper().endswith(tail.upper()):
+            name = name[: -len(tail)].rstrip()
+    return name or None
+
+
+def _street_from_line(line: str | None, postal_code: str | None, city: str | None) -> str | None:
+    """The street part of a one-line ``adresse``: the line without postal code and city."""
+    if not line:
+        return None
+    locality = " ".join(p for p in (postal_code, city) if p)
+    if locality and line.upper().endswith(locality.upper()):
+        line = line[: -len(locality)].rstrip(" ,")
+    return line or None
+
+
+def _address(r: Reader, est: dict[str, Any], name: str | None) -> Address:
+    city = est.get("libelle_commune") or est.get("libelle_commune_etranger")
+    raw: dict[str, Any] = {
+        "number": est.get("numero_voie"),
+        "repetition": est.get("indice_repetition"),
+        "street_type": est.get("type_voie"),
+        "street_name": est.get("libelle_voie"),
+        "complement": est.get("complement_adresse"),
+        "special_distribution": est.get("distribution_speciale"),
+        "postal_code": est.get("code_postal"),
+        "city": city,
+        "city_code": est.get("commune"),
+        "cedex_code": est.get("cedex"),
+        "cedex_label": est.get("libelle_cedex"),
+        "country": est.get("libelle_pays_etranger"),
+        "country_code": est.get("code_pays_etranger"),
+    }
+    structured = any(est.get(k) is not None for k in ("numero_voie", "type_voie", "libelle_voie"))
+    if not structured and est.get("adresse") is not None:
+        # Not the head office: only the line composed by the upstream is given.
+        line = r.text("address.street_name", est.get("adresse"))
+        raw["street_name"] = _street_from_line(line, _plain(est.get("code_postal")), _plain(city))
+    return build_address(r, raw, name=name, name_withheld="legal_name" in r.withheld)
+
+
+def _legal_name(r: Reader, unit: dict[str, Any], siege: dict[str, Any]) -> str | None:
+    """``nom_raison_sociale``, else ``nom_complet`` without the suffixes the API appends."""
+    full = unit.get("nom_complet")
+    plain = _plain(full)
+    if plain is not None:
+        full = _strip_suffix(plain, _plain(siege.get("nom_commercial")), _plain(unit.get("sigle")))
+    return first_text(r, "legal_name", unit.get("nom_raison_sociale"), full)
+
+
+def _map(
+    source: str,
+    siret: Siret,
+    unit: dict[str, Any],
+    est: dict[str, Any],
+    siege: dict[str, Any],
+    response: httpx.Response,
+) -> Identity:
+    r = Reader()
+    complements = as_dict(unit.get("complements"))
+    legal_name = _legal_name(r, unit, siege)
+    enseignes = as_list(est.get("liste_enseignes"))
+    trade_name = first_text(
+        r, "trade_name", enseignes[0] if enseignes else None, est.get("nom_commercial")
+    )
+    legal_form = r.text("legal_form_code", unit.get("nature_juridique"))
+    active = r.text("active", est.get("etat_administratif")) != "F"
+    unit_state = r.text("legal_unit_active", unit.get("etat_administratif"))
+    sole_trader = r.flag("is_sole_trader", complements.get("est_entrepreneur_individuel"))
+    rna = r.text("rna", complements.get("identifiant_association"))
+    head_office = siret_or_none(siege.get("siret"))
+    is_head_office = (
+        head_office == siret if head_office else r.flag("is_head_office", est.get("est_siege"))
+    )
+    updated = iso_datetime(unit.get("date_mise_a_jour")) or iso_datetime(
+        unit.get("date_mise_a_jour_insee")
+    )
+    return Identity(
+        siret=siret,
+        siren=siret.siren,
+        legal_name=legal_name,
+        trade_name=trade_name,
+        sigle=r.text("sigle", unit.get("sigle")),
+        legal_form_code=legal_form,
+        naf_code=naf_code(r.text("naf_code", est.get("activite_principale"))),
+        company_category=r.text("company_category", unit.get("categorie_entreprise")),
+        headcount_bracket=r.text("headcount_bracket", est.get("tranche_effectif_salarie")),
+        legal_unit_headcount_bracket=r.text(
+            "legal_unit_headcount_bracket", unit.get("tranche_effectif_salarie")
+        ),
+        creation_date=iso_date(unit.get("date_creation")),
+        establishment_creation_date=iso_date(est.get("date_creation")),
+        active=active,
+        closing_date=None if active else iso_date(est.get("date_fermeture")),
+        legal_unit_active=unit_state != "C",
+        is_head_office=is_head_office,
+        head_office_siret=head_office,
+        ess=r.flag("ess", complements.get("est_ess")),
+        rna=Rna(rna) if rna and Rna.is_valid(rna) else None,
+        is_sole_trader=sole_trader if sole_trader is not None else legal_form == _SOLE_TRADER_FORM,
+        address=_address(r, est, legal_name),
+        diffusion=diffusion_status(
+            unit.get("statut_diffusion"), est.get("statut_diffusion_etablissement")
+        ),
+        withheld=frozenset(r.withheld),
+        provenance=make_provenance(source, response, updated_at=updated, public=True),
+    )
