@@ -8,3 +8,56 @@ from .base import Fact, Level, Provenance, utcnow
 from .identity import Address, Diffusion, Identity
 
 __all__ = ["Address", "Diffusion", "Fact", "Identity", "Level", "Provenance", "utcnow"]
+
+# Evidence fetched for the company (certificates, registry extracts, figures).
+from .evidence import (
+    Approval,
+    Association,
+    Capital,
+    Certification,
+    CertificationScheme,
+    ComplianceStatus,
+    Director,
+    Directors,
+    Document,
+    Headcount,
+    HeadcountEntry,
+    Insurance,
+    LegalRepresentative,
+    LocalRegistration,
+    Observation,
+    Qualification,
+    RegistryExtract,
+    RneExtract,
+    SocialCertificate,
+    TaxCertificate,
+    Turnover,
+    TurnoverYear,
+    VatNumber,
+)
+
+__all__ += [
+    "Approval",
+    "Association",
+    "Capital",
+    "Certification",
+    "CertificationScheme",
+    "ComplianceStatus",
+    "Director",
+    "Directors",
+    "Document",
+    "Headcount",
+    "HeadcountEntry",
+    "Insurance",
+    "LegalRepresentative",
+    "LocalRegistration",
+    "Observation",
+    "Qualification",
+    "RegistryExtract",
+    "RneExtract",
+    "SocialCertificate",
+    "TaxCertificate",
+    "Turnover",
+    "TurnoverYear",
+    "VatNumber",
+]

@@ -1,0 +1,811 @@
+"""Evidence parsers against the operator's contract payloads (API Entreprise staging).
+
+Every success payload of every evidence endpoint parses into its fact, with the
+values written out below from the payloads; every error payload maps to a typed
+error through the transport, never to a fact; junk never raises anything but
+:class:`UnexpectedPayload`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from contracts import API_ENTREPRISE, Case
+from dlnuf.errors import (
+    ConfigurationError,
+    InvalidRequest,
+    InvalidSiren,
+    InvalidSiret,
+    NotFound,
+    UnexpectedPayload,
+    UpstreamError,
+    UpstreamUnavailable,
+)
+from dlnuf.facts import (
+    Association,
+    Certification,
+    Directors,
+    Document,
+    Fact,
+    Headcount,
+    Provenance,
+    RegistryExtract,
+    RneExtract,
+    SocialCertificate,
+    TaxCertificate,
+    Turnover,
+    VatNumber,
+)
+from dlnuf.identifiers import Rna, Siren, Siret
+from dlnuf.sources import api_entreprise_evidence as ev
+from dlnuf.sources.api_entreprise_evidence import EVIDENCE, parse_body
+from dlnuf.transport import error_from_response
+
+FETCHED = datetime(2024, 1, 10, 12, 0, tzinfo=UTC)
+PROVENANCE = Provenance(source="api_entreprise", endpoint="/test", fetched_at=FETCHED)
+
+V3_VARIANTS = {
+    "attestation_fiscale": "api_entreprise_v3_dgfip_attestations_fiscales",
+    "attestation_vigilance": "api_entreprise_v3_acoss_attestations_sociales",
+    "qualibat": "api_entreprise_v3_qualibat_certifications_batiment",
+}
+"""Older payload shapes the same parsers read (document and expiry only)."""
+
+
+# --- Loading the contracts (.yaml and .yml) --------------------------------------------------
+
+
+@cache
+def cases(directory: str) -> tuple[Case, ...]:
+    """Every contract file of ``directory``; an empty or missing folder fails loudly."""
+    files = sorted(
+        [*(API_ENTREPRISE / directory).glob("*.yaml"), *(API_ENTREPRISE / directory).glob("*.yml")]
+    )
+    if not files:
+        raise FileNotFoundError(f"no contract cases in {API_ENTREPRISE / directory}")
+    loaded = []
+    for path in files:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        payload = raw["payload"]
+        loaded.append(
+            Case(
+                name=path.stem,
+                params={str(k): str(v) for k, v in (raw.get("params") or {}).items()},
+                status=int(raw["status"]),
+                payload=json.loads(payload) if isinstance(payload, str) else payload,
+                path=path,
+                description=str(raw.get("description") or ""),
+            )
+        )
+    return tuple(loaded)
+
+
+def case(directory: str, name: str) -> Case:
+    return next(c for c in cases(directory) if c.name == name)
+
+
+def parse(name: str, case_name: str, directory: str | None = None) -> Any:
+    """Parse contract ``case_name`` of endpoint ``name`` (its folder, or ``directory``)."""
+    found = case(directory or EVIDENCE[name].contract_dir, case_name)
+    return parse_body(name, found.payload, PROVENANCE)
+
+
+def _all_cases(ok: bool) -> list[Any]:
+    params = []
+    folders = [(name, e.contract_dir) for name, e in EVIDENCE.items()]
+    folders += list(V3_VARIANTS.items())
+    for name, folder in folders:
+        for c in cases(folder):
+            if (200 <= c.status < 300) == ok:
+                params.append(pytest.param(name, c, id=f"{folder}/{c.path.name}"))
+    return params
+
+
+SUCCESSES = _all_cases(ok=True)
+FAILURES = _all_cases(ok=False)
+
+
+# --- The table --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def openapi_paths() -> set[str]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with (API_ENTREPRISE / "openapi.yaml").open(encoding="utf-8") as handle:
+        spec = yaml.load(handle, Loader=loader)  # noqa: S506 - a safe loader
+    return set(spec["paths"])
+
+
+@pytest.mark.parametrize("name", sorted(EVIDENCE))
+def test_path_is_exactly_an_openapi_path(name: str, openapi_paths: set[str]) -> None:
+    assert EVIDENCE[name].path in openapi_paths
+
+
+@pytest.mark.parametrize("name", sorted(EVIDENCE))
+def test_contract_folder_has_a_success_case(name: str) -> None:
+    assert any(200 <= c.status < 300 for c in cases(EVIDENCE[name].contract_dir))
+
+
+@pytest.mark.parametrize("name", sorted(EVIDENCE))
+def test_level_matches_the_path(name: str) -> None:
+    endpoint = EVIDENCE[name]
+    identifier = endpoint.placeholders[0]
+    assert endpoint.level in identifier
+    if endpoint.kind is not Certification and name != "association_rna":
+        assert endpoint.level == endpoint.kind.level
+
+
+def test_certification_endpoints_are_named_after_their_scheme() -> None:
+    schemes = {n: e.scheme for n, e in EVIDENCE.items() if e.kind is Certification}
+    assert schemes == {n: n for n in schemes}
+    assert set(schemes) == {
+        "qualibat",
+        "opqibi",
+        "rge",
+        "qualifelec",
+        "fntp",
+        "cnetp",
+        "cibtp",
+        "probtp",
+        "probtp_compliance",
+        "msa",
+    }
+    assert all(e.scheme is None for e in EVIDENCE.values() if e.kind is not Certification)
+
+
+def test_quota_pools() -> None:
+    pools = {name: (e.quota.pool, e.quota.limit, e.quota.period) for name, e in EVIDENCE.items()}
+    assert pools["attestation_fiscale"] == ("api_entreprise:dgfip_attestation_fiscale", 5, 60)
+    assert pools["cibtp"] == ("api_entreprise:cibtp", 5, 60)
+    assert pools["attestation_vigilance"] == ("api_entreprise:urssaf", 100, 60)
+    assert pools["extrait_rne"] == ("api_entreprise:inpi", 15, 60)
+    assert pools["effectifs_annuels"] == ("api_entreprise:documents", 50, 60)
+    for name in ("extrait_kbis", "chiffres_affaires", "numero_tva", "association"):
+        assert pools[name] == ("api_entreprise:json", 250, 60)
+    # One pool, one limit: two endpoints never disagree about a shared bucket.
+    limits: dict[str, tuple[int, float]] = {}
+    for pool, limit, period in pools.values():
+        assert limits.setdefault(pool, (limit, period)) == (limit, period)
+
+
+def test_path_for_fills_the_template() -> None:
+    siret = Siret("55204944776279")
+    assert EVIDENCE["attestation_fiscale"].path_for(siret) == (
+        "/v4/dgfip/unites_legales/552049447/attestation_fiscale"
+    )
+    assert EVIDENCE["chiffres_affaires"].path_for(siret) == (
+        "/v3/dgfip/etablissements/55204944776279/chiffres_affaires"
+    )
+    assert EVIDENCE["effectifs_annuels"].path_for(Siren("130025265"), year=2023) == (
+        "/v3/gip_mds/unites_legales/130025265/effectifs_annuels/2023"
+    )
+    assert (
+        EVIDENCE["effectifs_annuels"]
+        .path_for(Siren("130025265"))
+        .endswith(f"/effectifs_annuels/{date.today().year - 1}")
+    )
+    assert EVIDENCE["association"].path_for(Rna("W751004076")) == (
+        "/v4/djepva/api-association/associations/W751004076"
+    )
+    assert EVIDENCE["association"].path_for(siret) == (
+        "/v4/djepva/api-association/associations/552049447"
+    )
+
+
+def test_path_for_refuses_the_wrong_identifier() -> None:
+    with pytest.raises(InvalidSiret, match="14-digit SIRET"):
+        EVIDENCE["chiffres_affaires"].path_for(Siren("552049447"))
+    with pytest.raises(InvalidSiren, match="not a Rna"):
+        EVIDENCE["numero_tva"].path_for(Rna("W751004076"))
+
+
+# --- Every contract -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "found"), SUCCESSES)
+def test_every_success_payload_parses_into_its_kind(name: str, found: Case) -> None:
+    endpoint = EVIDENCE[name]
+    fact = parse_body(name, found.payload, PROVENANCE)
+    assert type(fact) is endpoint.kind
+    assert fact.provenance.source == "api_entreprise"
+    assert fact.provenance.fetched_at == FETCHED
+    if isinstance(fact, Certification):
+        assert fact.scheme == endpoint.scheme
+
+
+@pytest.mark.parametrize(("name", "found"), FAILURES)
+def test_every_error_payload_maps_to_a_typed_error(name: str, found: Case) -> None:
+    expected: dict[int, type[UpstreamError]] = {
+        404: NotFound,
+        422: InvalidRequest,
+        502: UpstreamUnavailable,
+        504: UpstreamUnavailable,
+    }
+    request = httpx.Request("GET", "https://entreprise.api.gouv.fr" + EVIDENCE[name].path)
+    response = httpx.Response(found.status, json=found.payload, request=request)
+    error = error_from_response(response, "api_entreprise")
+    assert type(error) is expected[found.status]
+    assert error.code == found.payload["errors"][0]["code"]
+    # An error body is never read as a fact.
+    with pytest.raises(UnexpectedPayload):
+        parse_body(name, found.payload, PROVENANCE)
+
+
+def test_error_payloads_listed() -> None:
+    """The non-2xx contracts, for the record (the transport maps them)."""
+    listed = sorted((c.values[1].path.parent.name, c.values[1].status) for c in FAILURES)
+    statuses = {status for _, status in listed}
+    assert statuses == {404, 504}
+    assert ("api_entreprise_v4_acoss_attestations_sociales", 404) in listed
+
+
+# --- Attestations -----------------------------------------------------------------------------
+
+
+def test_tax_certificate() -> None:
+    fact = parse("attestation_fiscale", "attestation_delivree")
+    assert isinstance(fact, TaxCertificate)
+    assert fact.issued_on == date(2023, 4, 11)
+    assert fact.period_analysed == date(2023, 3, 31)
+    assert fact.valid_until is None  # the upstream does not say
+    assert fact.document is not None
+    assert fact.document.url == (
+        "https://entreprise.api.gouv.fr/files/attestation-fiscale-dgfip-exemple.pdf"
+    )
+    assert fact.document.filename == "attestation-fiscale-dgfip-exemple.pdf"
+    assert fact.document.media_type == "application/pdf"
+    assert fact.document.url_expires_at == FETCHED + timedelta(seconds=1234567)
+    assert TaxCertificate.level == "siren"
+    assert TaxCertificate.refresh_hour == 8
+
+
+def test_tax_certificate_v3_payload() -> None:
+    fact = parse("attestation_fiscale", "200", V3_VARIANTS["attestation_fiscale"])
+    assert fact.document.url_expires_at == FETCHED + timedelta(seconds=1234567)
+    assert fact.issued_on is None
+
+
+@pytest.mark.parametrize(
+    ("folder", "code"),
+    [
+        ("api_entreprise_v4_dgfip_attestations_fiscales", "03003"),
+        ("api_entreprise_v4_acoss_attestations_sociales", "04003"),
+    ],
+)
+def test_entity_out_of_scope_is_not_found(folder: str, code: str) -> None:
+    found = case(folder, "entite_hors_perimetre")
+    response = httpx.Response(
+        404, json=found.payload, request=httpx.Request("GET", "https://e.test/v4/x")
+    )
+    error = error_from_response(response, "api_entreprise")
+    assert isinstance(error, NotFound)
+    assert error.code == code
+    assert not error.transient
+
+
+def test_social_certificate_delivered() -> None:
+    fact = parse("attestation_vigilance", "attestation_delivree")
+    assert isinstance(fact, SocialCertificate)
+    assert fact.status == "delivered"
+    assert fact.refused is False
+    assert fact.valid_from == date(2023, 1, 31)
+    assert fact.valid_until == date(2023, 7, 31)
+    assert fact.security_code == "YAB458G1B2T8IZW"
+    assert fact.document is not None
+    assert fact.document.filename == "attestation_vigilance_test.pdf"
+    assert fact.document.url_expires_at == FETCHED + timedelta(days=1)
+
+
+def test_social_certificate_refusal_is_a_fact() -> None:
+    fact = parse("attestation_vigilance", "attestation_non_delivree")
+    assert fact.status == "refused"
+    assert fact.refused is True
+    assert fact.status_label == "Délivrance de l'attestation refusée par l'Urssaf"
+    assert fact.document is None
+    assert (fact.valid_from, fact.valid_until, fact.security_code) == (None, None, None)
+    assert fact.model_dump()["refused"] is True
+
+
+def test_social_certificate_v3_payload_is_delivered() -> None:
+    fact = parse("attestation_vigilance", "200", V3_VARIANTS["attestation_vigilance"])
+    assert fact.status == "delivered"
+    assert fact.document.url_expires_at == FETCHED + timedelta(seconds=7889238)
+
+
+def test_social_certificate_unknown_status_is_unexpected() -> None:
+    data = {"entity_status": {"code": "en_cours"}, "document_url": None}
+    with pytest.raises(UnexpectedPayload, match="SocialCertificate"):
+        ev.parse_attestation_vigilance(data, {}, PROVENANCE)
+
+
+# --- Documents --------------------------------------------------------------------------------
+
+
+def test_expired_document_url() -> None:
+    fact = parse("cnetp", "200")  # expires_in: 600
+    document = fact.document
+    assert document.url_expires_at == FETCHED + timedelta(seconds=600)
+    assert not document.is_expired(FETCHED + timedelta(seconds=599))
+    assert document.is_expired(FETCHED + timedelta(seconds=600))
+    assert document.is_expired()  # fetched in 2024: long gone
+    assert not Document(url="https://e.test/a.pdf").is_expired()  # no known expiry
+
+
+def test_unbound_document_cannot_fetch() -> None:
+    document = parse("attestation_fiscale", "200").document
+    with pytest.raises(ConfigurationError, match=r"use client\.fetch_document\(doc\)"):
+        document.fetch()
+
+
+def test_bound_document_fetches_and_binding_is_not_part_of_the_value() -> None:
+    fact = parse("attestation_fiscale", "200")
+    seen: list[Document] = []
+
+    def fetcher(doc: Document) -> bytes:
+        seen.append(doc)
+        return b"%PDF-1.7"
+
+    unbound = fact.model_copy(deep=True)
+    fact.document.bind(fetcher)
+    assert fact.document.fetch() == b"%PDF-1.7"
+    assert seen == [fact.document]
+    assert "_fetcher" not in fact.document.model_dump()
+    assert "fetcher" not in fact.model_dump_json()
+    assert fact == unbound  # equality ignores the binding
+    assert hash(fact.document) == hash(unbound.document)
+    assert TaxCertificate.model_validate_json(fact.model_dump_json()) == fact
+
+
+def test_document_filename_and_media_type() -> None:
+    rne = parse("extrait_rne", "200").document
+    assert rne.filename == "companies.pdf"  # a query-string URL: the path's last segment
+    assert rne.url_expires_at is None
+    qualifelec = parse("qualifelec", "200-certification-qualifelec_rge_sans-domaine")
+    image = qualifelec.details[0].document
+    assert image.media_type == "image/jpeg"
+    assert image.filename == "exemple-certificat-qualifelec-bac-a-sable.jpg"
+
+
+def test_document_url_must_be_http() -> None:
+    data = {"document_url": "file:///etc/passwd", "document_url_expires_in": 60}
+    with pytest.raises(UnexpectedPayload, match="document_url"):
+        ev.parse_attestation_fiscale(data, {}, PROVENANCE)
+
+
+# --- Registries -------------------------------------------------------------------------------
+
+
+def test_registry_extract() -> None:
+    fact = parse("extrait_kbis", "200")
+    assert isinstance(fact, RegistryExtract)
+    assert fact.siren == "552049447"
+    assert fact.registration_number == "RCS PARIS 552 049 447"
+    assert fact.registered_on == date(1985, 7, 1)
+    assert fact.extract_date == date(2024, 1, 15)
+    assert fact.struck_off_on is None
+    assert not fact.struck_off
+    assert (fact.court, fact.court_code) == ("PARIS", "7501")
+    assert fact.trade_name == "DUPONT INDUSTRIES"
+    assert (fact.legal_form_code, fact.legal_form_label) == (
+        "SASh",
+        "SOCIETE PAR ACTIONS SIMPLIFIEES",
+    )
+    assert fact.naf_code == "64.20Z"
+    assert fact.activity == "Fabrication de produits industriels"
+    assert (fact.capital.amount, fact.capital.currency) == (50000.0, "EUR")
+    assert fact.head_office.one_line == "22 RUE DE LA PAIX, 75002"
+    assert fact.fiscal_year_end == "12-31"
+    (director,) = fact.directors
+    assert (director.kind, director.name, director.role) == (
+        "person",
+        "Jean DUPONT",
+        "Président du conseil d'administration",
+    )
+    assert fact.observations[0].recorded_on == date(2020, 1, 1)
+
+
+def test_registry_extract_reads_mistyped_fields_as_unknown() -> None:
+    data = dict(case("api_entreprise_v3_infogreffe_extraits_rcs", "200").payload["data"])
+    data |= {"date_immatriculation": 19850701, "capital": "50k", "greffe": ["PARIS"]}
+    data |= {"nom_commercial": "[ND]", "mandataires_sociaux": {"nom": "X"}}
+    fact = ev.parse_extrait_kbis(data, {}, PROVENANCE)
+    assert fact.registered_on is None
+    assert fact.capital is None
+    assert fact.court is None
+    assert fact.registration_number is None
+    assert fact.directors == ()
+    assert fact.trade_name is None
+    assert fact.is_withheld("trade_name")
+
+
+def test_registry_extract_without_siren_is_unexpected() -> None:
+    data = dict(case("api_entreprise_v3_infogreffe_extraits_rcs", "200").payload["data"])
+    data["siren"] = "552049448"  # fails the checksum
+    with pytest.raises(UnexpectedPayload, match="not a valid SIREN"):
+        ev.parse_extrait_kbis(data, {}, PROVENANCE)
+
+
+def test_directors() -> None:
+    fact = parse("mandataires_sociaux", "200")
+    assert isinstance(fact, Directors)
+    person, company = fact.directors
+    assert (person.kind, person.last_name, person.first_names, person.role) == (
+        "person",
+        "DUPONT",
+        "Jean",
+        "PRESIDENT",
+    )
+    assert (company.kind, company.siren, company.role) == (
+        "company",
+        "784824153",
+        "COMMISSAIRE AUX COMPTES TITULAIRE",
+    )
+    assert company.name == "MAZARS - SOCIETE ANONYME A DIRECTOIRE ET CONSEIL DE SURVEILLANCE"
+
+
+def test_rne_extract() -> None:
+    fact = parse("extrait_rne", "200")
+    assert isinstance(fact, RneExtract)
+    assert fact.siren == "552049447"
+    assert fact.legal_name == "SOCIETE NATIONALE SNCF"
+    assert fact.registered_on == date(1983, 1, 1)
+    assert fact.activity_started_on == date(1983, 1, 15)
+    assert fact.dissolved_on is None
+    assert (fact.legal_form_code, fact.nature, fact.naf_code) == ("5710", "COMMERCIALE", "49.10Z")
+    assert (fact.capital.amount, fact.capital.currency) == (50000.0, "EUR")
+    assert fact.head_office.one_line == "2 PLACE AUX ETOILES, 93200 SAINT-DENIS"
+    assert [(d.role, d.name) for d in fact.directors] == [("Président", "JEAN DUPONT")]
+    assert fact.observations[0].text == "Augmentation de capital de 50000 à 75000 EUR"
+
+
+def test_rne_extract_of_a_sole_trader_is_named_after_them() -> None:
+    data = json.loads(json.dumps(case("api_entreprise_v3_inpi_rne_extrait_rne", "200").payload))
+    company = data["data"]["identite_entreprise"]
+    company |= {"denomination": None, "nom": "MARTIN", "prenoms": ["Jeanne", None, "Marie"]}
+    assert parse_body("extrait_rne", data, PROVENANCE).legal_name == "Jeanne Marie MARTIN"
+
+
+# --- Figures ----------------------------------------------------------------------------------
+
+
+def test_turnover_newest_first() -> None:
+    folder = EVIDENCE["chiffres_affaires"].contract_dir
+    entries = [case(folder, f"200-{year}").payload["data"][0] for year in (2023, 2022, 2024)]
+    entries.append({"data": {"chiffre_affaires": "900001", "date_fin_exercice": "2021-12-01"}})
+    entries[0]["data"] = {**entries[0]["data"], "chiffre_affaires": 1234567.6}
+    fact = ev.parse_chiffres_affaires(entries, {}, PROVENANCE)
+    assert isinstance(fact, Turnover)
+    assert [(y.closing_date, y.amount) for y in fact.years] == [
+        (date(2024, 12, 1), 900001),
+        (date(2023, 12, 1), 1234568),
+        (date(2022, 12, 1), 900001),
+    ]  # the 2021 entry has a string amount: skipped
+    assert fact.latest == fact.years[0]
+    assert Turnover.level == "siret"
+
+
+def test_turnover_contract() -> None:
+    fact = parse("chiffres_affaires", "200-2024")
+    assert [(y.amount, y.closing_date, y.start_date) for y in fact.years] == [
+        (900001, date(2024, 12, 1), None)
+    ]
+
+
+def test_turnover_with_no_usable_year_is_unexpected() -> None:
+    with pytest.raises(UnexpectedPayload, match="Turnover"):
+        ev.parse_chiffres_affaires([{"data": {"chiffre_affaires": None}}], {}, PROVENANCE)
+    assert ev.parse_chiffres_affaires([], {}, PROVENANCE).years == ()
+
+
+@pytest.mark.parametrize(
+    ("name", "year", "headcount"),
+    [
+        ("200-2022", 2022, 12.0),
+        ("200-2023", 2023, 13.0),
+        ("200-2024", 2024, 18.0),
+        ("200-boeth", 2024, 3.0),
+    ],
+)
+def test_headcount(name: str, year: int, headcount: float) -> None:
+    fact = parse("effectifs_annuels", name)
+    assert isinstance(fact, Headcount)
+    assert (fact.year, fact.headcount, fact.nature) == (year, headcount, "effectif_moyen_annuel")
+
+
+def test_headcount_takes_the_latest_figure_of_each_regime() -> None:
+    fact = parse("effectifs_annuels", "200-2023")
+    # regime_agricole: 12 on 2023-02-09, then null ("nobody") on 2023-05-09.
+    assert fact.headcount == 13.0
+    assert [(e.regime, e.value, e.updated_on) for e in fact.regimes] == [
+        ("regime_general", 13.0, date(2023, 1, 1)),
+        ("regime_agricole", None, date(2023, 5, 9)),
+        ("regime_agricole", 12.0, date(2023, 2, 9)),
+    ]
+    both = {
+        "annee": "2023",
+        "effectifs_annuel": [
+            {"regime": "regime_general", "nature": "effectif_moyen_annuel", "value": 10.5},
+            {"regime": "regime_agricole", "nature": "effectif_moyen_annuel", "value": 2},
+        ],
+    }
+    assert ev.parse_effectifs_annuels(both, {}, PROVENANCE).headcount == 12.5
+    nobody = {"annee": 2023, "effectifs_annuel": [{"regime": "regime_general", "value": None}]}
+    assert ev.parse_effectifs_annuels(nobody, {}, PROVENANCE).headcount is None
+
+
+def test_vat_number_is_checked_against_the_computed_key() -> None:
+    staging = parse("numero_tva", "200")
+    assert isinstance(staging, VatNumber)
+    assert staging.number == "FR82552049447"
+    assert staging.siren == "552049447"
+    assert Siren("552049447").vat_number == "FR35552049447"
+    assert staging.matches_computed is False  # the staging key is not the computed one
+    right = ev.parse_numero_tva({"tva_number": "fr 35 552049447"}, {}, PROVENANCE)
+    assert (right.number, right.matches_computed) == ("FR35552049447", True)
+    foreign = ev.parse_numero_tva({"tva_number": "DE123456789"}, {}, PROVENANCE)
+    assert (foreign.siren, foreign.matches_computed) == (None, False)
+
+
+# --- Associations -----------------------------------------------------------------------------
+
+
+def test_association() -> None:
+    fact = parse("association", "association")
+    assert isinstance(fact, Association)
+    assert (fact.rna, fact.siren) == ("W301000624", "389486242")
+    assert fact.title == "ASSOCIATION SPORTIVE SALINDROISE"
+    assert fact.object.startswith("Pratique du rugby")
+    assert fact.regime == "Loi 1901"
+    assert fact.head_office.one_line == "RUE de Cambis, 30340 Salindres"
+    assert fact.head_office_siret == "38948624200032"
+    assert fact.creation_date == date(1955, 7, 8)
+    assert fact.published_on == date(1955, 8, 5)
+    assert (fact.public_utility, fact.ess, fact.active) == (False, True, True)
+    assert fact.naf_code == "93.12Z"
+    assert [(p.role, p.siret) for p in fact.legal_representatives] == [
+        ("Autres", "38948624200057"),
+        ("Président", "38948624200040"),
+        ("Secrétaire générale", "38948624200040"),
+    ]
+    assert fact.provenance.updated_at == datetime(2020, 6, 8, tzinfo=UTC)
+
+
+def test_alsace_moselle_association_has_no_rna() -> None:
+    fact = parse("association", "association_regime_alsace_moselle")
+    assert fact.rna is None
+    assert fact.siren == "424179364"
+    assert fact.regime == "Alsace-Moselle"
+    assert fact.local_registration.court == "Tribunal d'instance de Molsheim"
+    assert (fact.local_registration.volume, fact.local_registration.folio) == ("009", "015")
+    assert fact.local_registration.registered_on == date(1999, 7, 7)
+    assert fact.commercial_taxes is True
+    # The head office's representatives come first.
+    assert [(p.role, p.siret) for p in fact.legal_representatives] == [
+        ("Présidente", "42417936400023"),
+        ("Directeur", "42417936400023"),
+    ]
+    assert fact.approvals[0].authority == "Caisse Allocation Familliale"
+    assert fact.approvals[0].granted_on == date(2018, 3, 3)
+
+
+@pytest.mark.parametrize("endpoint", ["association", "association_open_data"])
+def test_association_without_siren(endpoint: str) -> None:
+    fact = parse(endpoint, "association_sans_siren")
+    assert (fact.rna, fact.siren, fact.head_office_siret) == ("W604004799", None, None)
+    assert fact.active is False
+    assert fact.creation_date is None
+    assert fact.published_on == date(2003, 5, 3)
+
+
+def test_open_data_association_has_no_representatives() -> None:
+    assert EVIDENCE["association_open_data"].public
+    assert parse("association_open_data", "association").legal_representatives == ()
+
+
+def test_association_rna_v3() -> None:
+    fact = parse("association_rna", "200")
+    assert fact.rna == "W751234567"
+    assert fact.title == "ASSOCIATION POUR LE DEVELOPPEMENT DU NUMERIQUE"
+    assert fact.creation_date == date(2001, 5, 15)
+    assert fact.head_office.postal_code == "75007"
+    # 44306184100028 (staging) fails the SIRET checksum: no SIRET, no SIREN from it.
+    assert (fact.head_office_siret, fact.siren) == (None, None)
+    data = dict(case("api_entreprise_v3_mi_associations", "200").payload["data"])
+    data["siret"] = "38948624200057"  # an establishment, not the head office
+    other = ev.parse_association_rna(data, {}, PROVENANCE)
+    assert (other.head_office_siret, other.siren) == (None, "389486242")
+
+
+def test_association_without_any_identity_is_unexpected() -> None:
+    with pytest.raises(UnexpectedPayload, match="no rna, siren or nom"):
+        ev.parse_association({"rna": None, "siren": None, "nom": None}, {}, PROVENANCE)
+
+
+# --- Certifications ---------------------------------------------------------------------------
+
+
+def test_qualibat() -> None:
+    fact = parse("qualibat", "200")
+    assert (fact.scheme, fact.valid_from, fact.valid_until) == (
+        "qualibat",
+        date(2023, 1, 1),
+        date(2024, 2, 2),
+    )
+    (qualification,) = fact.details
+    assert (qualification.code, qualification.rge, qualification.granted_on) == (
+        "4322",
+        False,
+        date(2022, 3, 3),
+    )
+    assert [(i.kind, i.name) for i in fact.insurances] == [
+        ("works_liability", "GROUPAMA"),
+        ("civil_liability", "GROUPAMA"),
+    ]
+    assert fact.document.filename == "exemple-qualibat.pdf"
+    assert fact.is_valid_on(date(2024, 2, 2)) is True
+    assert fact.is_valid_on(date(2024, 2, 3)) is False
+
+
+def test_qualibat_v3_is_a_document() -> None:
+    fact = parse("qualibat", "200", V3_VARIANTS["qualibat"])
+    assert (fact.details, fact.valid_until) == ((), None)
+    assert fact.document.url_expires_at == FETCHED + timedelta(seconds=7889238)
+    assert fact.is_valid_on(date(2024, 1, 1)) is None
+
+
+def test_opqibi() -> None:
+    fact = parse("opqibi", "200")
+    assert (fact.reference, fact.valid_from, fact.valid_until) == (
+        "string",
+        date(2021, 1, 28),
+        date(2025, 2, 21),
+    )
+    assert fact.url == "https://www.opqibi.com/fiche/1777"
+    assert [(q.code, q.probationary) for q in fact.details] == [("1331", False), ("1331", True)]
+    assert fact.insurances[0].name == "ALLIANZ - XL INSURANCE"
+
+
+def test_rge() -> None:
+    fact = parse("rge", "200")
+    assert (fact.valid_from, fact.valid_until) == (date(2020, 12, 24), date(2025, 8, 1))
+    assert [q.body for q in fact.details] == ["qualibat", "qualifelec"]
+    first = fact.details[0]
+    assert (first.code, first.certificate, first.rge) == ("32", "Qualisol CESI", True)
+    assert first.domains == ("Fenêtres, volets, portes extérieures 2020",)
+    assert first.document.filename == "exemple-ademe-rge-certificat_qualibat.pdf"
+
+
+def test_rge_leaves_archived_certificates_out() -> None:
+    data = json.loads(json.dumps(case(EVIDENCE["rge"].contract_dir, "200").payload["data"]))
+    data[0]["data"]["meta"]["archived"] = True
+    assert [q.body for q in ev.parse_rge(data, {}, PROVENANCE).details] == ["qualifelec"]
+
+
+def test_qualifelec() -> None:
+    two = parse("qualifelec", "200-certification-qualifelec_2-certificats_sans-domaine")
+    assert [(q.code, q.valid_until) for q in two.details] == [
+        ("2840", date(2024, 1, 31)),
+        ("2841", date(2024, 7, 31)),
+    ]
+    assert (two.valid_from, two.valid_until) == (date(2023, 2, 1), date(2024, 7, 31))
+    probation = parse("qualifelec", "200-certification-qualifelec_probatoire_rge")
+    (qualification,) = probation.details
+    assert (qualification.rge, qualification.probationary) == (True, True)
+    assert qualification.domains == ("Réseaux de Communications", "Sécurité")
+    assert [(i.kind, i.name) for i in probation.insurances] == [
+        ("ten_year", "AXA"),
+        ("civil_liability", "ALLIANZ IARD"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "expires_in"),
+    [("fntp", 7889238), ("cnetp", 600), ("cibtp", 600), ("probtp", 7889238)],
+)
+def test_document_only_attestations(name: str, expires_in: int) -> None:
+    fact = parse(name, "200")
+    assert fact.scheme == name
+    assert fact.status is None
+    assert fact.document.url_expires_at == FETCHED + timedelta(seconds=expires_in)
+
+
+@pytest.mark.parametrize(
+    ("name", "case_name", "status"),
+    [
+        ("probtp_compliance", "200", "compliant"),
+        ("probtp_compliance", "200_non_conforme", "non_compliant"),
+        ("msa", "200", "compliant"),
+    ],
+)
+def test_compliance(name: str, case_name: str, status: str) -> None:
+    fact = parse(name, case_name)
+    assert (fact.scheme, fact.status, fact.document) == (name, status, None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [("outdated", "non_compliant"), ("under_investigation", "under_investigation")],
+)
+def test_msa_statuses(raw: str, status: str) -> None:
+    assert ev.parse_msa({"status": raw}, {}, PROVENANCE).status == status
+
+
+# --- Malformed payloads -----------------------------------------------------------------------
+
+PARSERS = sorted({e.parse for e in EVIDENCE.values()}, key=lambda p: p.__name__)
+JUNK: list[Any] = [None, 42, "data", [], {}, {"data": {}}, [None, 1, "x"], True]
+
+
+@pytest.mark.parametrize("parser", PARSERS, ids=lambda p: p.__name__)
+@pytest.mark.parametrize("data", JUNK, ids=repr)
+def test_junk_is_an_unexpected_payload(parser: Any, data: Any) -> None:
+    if data == [] and parser in (
+        ev.parse_chiffres_affaires,
+        ev.parse_rge,
+        ev.parse_qualifelec,
+        ev.parse_mandataires_sociaux,
+    ):
+        assert isinstance(parser(data, {}, PROVENANCE), Fact)  # an empty collection
+        return
+    with pytest.raises(UnexpectedPayload) as info:
+        parser(data, {}, PROVENANCE)
+    assert info.value.source == "api_entreprise"
+
+
+def test_parse_body_needs_an_object() -> None:
+    with pytest.raises(UnexpectedPayload, match="JSON list"):
+        parse_body("numero_tva", [], PROVENANCE)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+def _shaped(directory: str, name: str) -> st.SearchStrategy[Any]:
+    """The real payload's ``data`` with each field kept, dropped or replaced by random JSON."""
+    data = case(directory, name).payload["data"]
+    sample = data[0]["data"] if isinstance(data, list) else data
+    shaped = st.fixed_dictionaries({}, optional={k: st.just(v) | JSON for k, v in sample.items()})
+    if isinstance(data, list):
+        return st.lists(st.fixed_dictionaries({"data": shaped}) | JSON, max_size=3)
+    return shaped
+
+
+FUZZED = [
+    ("attestation_vigilance", "attestation_delivree"),
+    ("extrait_kbis", "200"),
+    ("association", "association_regime_alsace_moselle"),
+    ("chiffres_affaires", "200-2024"),
+    ("qualifelec", "200-certification-qualifelec_probatoire_rge"),
+]
+
+
+@pytest.mark.parametrize(("name", "case_name"), FUZZED)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_random_json_gives_a_fact_or_unexpected_payload(
+    name: str, case_name: str, data: st.DataObject
+) -> None:
+    endpoint = EVIDENCE[name]
+    value = data.draw(JSON | _shaped(endpoint.contract_dir, case_name))
+    meta = data.draw(st.dictionaries(st.text(max_size=8), JSON, max_size=3))
+    try:
+        fact = endpoint.parse(value, meta, PROVENANCE)
+    except UnexpectedPayload:
+        return
+    assert type(fact) is endpoint.kind
+    assert type(fact).model_validate_json(fact.model_dump_json()) == fact
