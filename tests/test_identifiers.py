@@ -466,3 +466,14 @@ def test_non_text_raises_invalid_siret_type(value: object) -> None:
     with pytest.raises(InvalidSiret) as excinfo:
         Siret(value)
     assert excinfo.value.reason == "type"
+
+
+def test_pydantic_error_carries_the_reason_code_for_form_back_ends() -> None:
+    class Applicant(BaseModel):
+        siret: Siret
+
+    with pytest.raises(ValidationError) as caught:
+        Applicant(siret="55204944776278")
+    error = caught.value.errors()[0]
+    assert error["ctx"]["reason"] == "checksum"
+    assert "checksum" in error["msg"]

@@ -118,7 +118,7 @@ class _Identifier(str):
             except InvalidIdentifier as exc:
                 raise PydanticCustomError(
                     f"invalid_{cls.error.label.split()[0].lower()}", "{detail}",
-                    {"detail": str(exc)},
+                    {"detail": str(exc), "reason": exc.reason},
                 ) from None
 
         return core_schema.no_info_plain_validator_function(
