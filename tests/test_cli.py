@@ -57,3 +57,10 @@ def test_sources_lists_the_installed_ones() -> None:
     assert code == 0
     for name in ("recherche_entreprises", "api_entreprise", "insee_sirene", "sandbox"):
         assert name in text
+
+
+def test_withheld_values_are_shown_as_withheld_not_swallowed_as_markup() -> None:
+    # 42797966100019: a partially diffusible sole trader in the sandbox (public path masks it).
+    code, text = run("lookup", "42797966100019", "--source", "sandbox", "--no-cache")
+    assert code == 0
+    assert "[withheld: not diffusible]" in text

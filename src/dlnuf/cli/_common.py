@@ -55,6 +55,7 @@ def print_card(title: str, rows: list[tuple[str, str]], out: TextIO) -> None:
     try:
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
     except ImportError:  # the cli extra is optional: plain text then
         width = max(len(label) for label, _ in rows)
         print(title, file=out)
@@ -65,5 +66,5 @@ def print_card(title: str, rows: list[tuple[str, str]], out: TextIO) -> None:
     table.add_column(style="bold")
     table.add_column()
     for label, value in rows:
-        table.add_row(label, value)
+        table.add_row(Text(label), Text(value))  # Text: '[...]' in data is not markup
     Console(file=out, soft_wrap=True).print(table)
