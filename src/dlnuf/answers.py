@@ -1,0 +1,291 @@
+"""The :class:`AnswerStore`: what a company declared itself, kept once for every form.
+
+A company states its e-mail, phone, contact person, website, bank details...
+once; every later pre-fill of any form reuses it. Answers are kept per SIREN
+(or per SIRET for what is specific to one establishment), with the date and
+the form they were declared in.
+
+Storage is SQLite: the table ``dlnuf_answers`` of the cache file by default
+(the cache never touches it: no expiry, ``clear`` and purges leave it alone),
+or an in-memory database. Writes are transactions (``BEGIN IMMEDIATE``, each
+answer its own row), so several threads or processes writing answers for the
+same company at once lose nothing. :meth:`AnswerStore.export` and
+:meth:`AnswerStore.erase` implement the GDPR rights of access and erasure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict
+from pydantic_core import to_jsonable_python
+
+from .errors import ConfigurationError
+from .facts.base import utcnow
+from .identifiers import Siren, Siret, parse_siret_or_siren
+
+__all__ = ["AnswerStore", "DeclaredAnswer"]
+
+BUSY_TIMEOUT_MS = 10_000
+"""How long a write waits for another process's write before failing."""
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS dlnuf_answers ("
+    "siren TEXT NOT NULL, ident TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, "
+    "declared_at REAL NOT NULL, form TEXT, PRIMARY KEY (ident, key))",
+    "CREATE INDEX IF NOT EXISTS dlnuf_answers_siren ON dlnuf_answers (siren)",
+)
+_UPSERT = (
+    "INSERT INTO dlnuf_answers (siren, ident, key, value, declared_at, form) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (ident, key) DO UPDATE SET "
+    "value = excluded.value, declared_at = excluded.declared_at, form = excluded.form"
+)
+_SELECT = "SELECT ident, key, value, declared_at, form FROM dlnuf_answers WHERE ident IN (?, ?)"
+_EXPORT = "SELECT ident, key, value, declared_at, form FROM dlnuf_answers WHERE siren = ?"
+_ERASE = "DELETE FROM dlnuf_answers WHERE siren = ?"
+_DELETE = "DELETE FROM dlnuf_answers WHERE ident = ? AND key = ?"
+
+
+class DeclaredAnswer(BaseModel):
+    """One value a company declared: the value, when, and in which form."""
+
+    model_config = ConfigDict(frozen=True)
+
+    value: Any
+    declared_at: datetime
+    form: str | None = None
+
+
+Ident = Siret | Siren | str
+"""A SIRET (establishment-specific answers) or a SIREN (answers about the company)."""
+
+
+class AnswerStore:
+    """Answers declared by companies, in the SQLite file ``path`` or in memory (``None``).
+
+    ``get(siret)`` gives the company's answers (SIREN level) overlaid with those
+    of that establishment (SIRET level); ``set(ident, key, value, form=...)``
+    records one. Values are stored as JSON (a date comes back as its ISO text;
+    forms validate what they read). ``clock`` replaces the system clock, for tests.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.path: Path | None = None if path is None else Path(path).expanduser()
+        if self.path is not None and str(path) == ":memory:":
+            self.path = None
+        self._clock = clock or utcnow
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._pid = os.getpid()
+        self._closed = False
+        with self._lock:
+            self._connection()
+
+    @classmethod
+    def memory(cls) -> AnswerStore:
+        """A store that lives as long as the object (tests, demos, one-off scripts)."""
+        return cls(None)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def get(self, ident: Ident) -> dict[str, DeclaredAnswer]:
+        """Every answer that applies to ``ident``, by key.
+
+        For a SIRET: the company's answers, overlaid with the establishment's own.
+        For a SIREN: the company's answers only.
+        """
+        parsed = parse_siret_or_siren(ident)
+        siren = parsed.siren if isinstance(parsed, Siret) else parsed
+        with self._cursor() as conn:
+            rows = conn.execute(_SELECT, (str(siren), str(parsed))).fetchall()
+        found: dict[str, DeclaredAnswer] = {}
+        # SIREN-level rows first, so that the establishment's own answers win.
+        for row in sorted(rows, key=lambda r: len(r[0])):
+            found[row[1]] = _answer(row)
+        return found
+
+    def export(self, siren: Ident) -> dict[str, dict[str, DeclaredAnswer]]:
+        """Everything declared for the company (GDPR access): ``{siren or siret: {key: answer}}``.
+
+        Includes the answers of every establishment of the company. A SIRET is
+        read as its SIREN.
+        """
+        key = _siren_of(siren)
+        with self._cursor() as conn:
+            rows = conn.execute(_EXPORT, (key,)).fetchall()
+        exported: dict[str, dict[str, DeclaredAnswer]] = {}
+        for row in sorted(rows, key=lambda r: (len(r[0]), r[0], r[1])):
+            exported.setdefault(row[0], {})[row[1]] = _answer(row)
+        return exported
+
+    # -- writing --------------------------------------------------------------------------
+
+    def set(
+        self,
+        ident: Ident,
+        key: str,
+        value: Any,
+        *,
+        form: str | None = None,
+        declared_at: datetime | None = None,
+    ) -> DeclaredAnswer:
+        """Record that the company (SIREN) or establishment (SIRET) declared ``key = value``."""
+        answers = self.set_many([(ident, key, value)], form=form, declared_at=declared_at)
+        return answers[0]
+
+    def set_many(
+        self,
+        entries: Iterable[tuple[Ident, str, Any]],
+        *,
+        form: str | None = None,
+        declared_at: datetime | None = None,
+    ) -> list[DeclaredAnswer]:
+        """Record several answers in one transaction (all or none)."""
+        when = declared_at or self._clock()
+        if when.tzinfo is None:
+            raise ValueError("declared_at must be timezone-aware")
+        rows = []
+        made = []
+        for ident, key, value in entries:
+            if not isinstance(key, str) or not key:
+                raise ValueError(f"an answer key must be a non-empty string, not {key!r}")
+            parsed = parse_siret_or_siren(ident)
+            siren = parsed.siren if isinstance(parsed, Siret) else parsed
+            jsonable = to_jsonable_python(value)
+            text = json.dumps(jsonable, ensure_ascii=False, sort_keys=True)
+            rows.append((str(siren), str(parsed), key, text, when.timestamp(), form))
+            made.append(DeclaredAnswer(value=jsonable, declared_at=when, form=form))
+        if rows:
+            with self._cursor() as conn:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.executemany(_UPSERT, rows)
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+        return made
+
+    def delete(self, ident: Ident, key: str) -> bool:
+        """Forget one answer; whether there was one."""
+        parsed = parse_siret_or_siren(ident)
+        with self._cursor() as conn:
+            return conn.execute(_DELETE, (str(parsed), key)).rowcount > 0
+
+    def erase(self, siren: Ident) -> int:
+        """Forget everything declared for the company and its establishments (GDPR erasure).
+
+        Returns how many answers were deleted. A SIRET is read as its SIREN.
+        """
+        with self._cursor() as conn:
+            return int(conn.execute(_ERASE, (_siren_of(siren),)).rowcount)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection. Idempotent; the store is unusable afterwards."""
+        with self._lock:
+            self._closed = True
+            conn, self._conn = self._conn, None
+            if conn is not None and self._pid == os.getpid():
+                conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = str(self.path) if self.path is not None else ":memory:"
+        return f"AnswerStore({where!r})"
+
+    @contextmanager
+    def _cursor(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            yield self._connection()
+
+    def _connection(self) -> sqlite3.Connection:
+        """The connection of this process (a forked child opens its own)."""
+        if self._closed:
+            raise ConfigurationError(f"{self!r} is closed; open a new one")
+        if self._conn is not None and self._pid == os.getpid():
+            return self._conn
+        self._pid = os.getpid()  # a connection never crosses a fork: open a new one
+        if self.path is None:
+            conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        else:
+            self._create_file(self.path)
+            try:
+                conn = sqlite3.connect(
+                    self.path,
+                    timeout=BUSY_TIMEOUT_MS / 1000,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+            except sqlite3.Error as exc:
+                raise self._unusable(exc) from exc
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if self.path is not None:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = FULL")  # answers are not a cache: durable
+            for statement in _SCHEMA:
+                conn.execute(statement)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise self._unusable(exc) from exc
+        self._conn = conn
+        return conn
+
+    @staticmethod
+    def _create_file(path: Path) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # Answers are personal and company data: a new file is private to its owner.
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            return
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot create the answer store {path}: {exc.strerror or exc}"
+            ) from exc
+        os.close(fd)
+
+    def _unusable(self, exc: sqlite3.Error) -> ConfigurationError:
+        return ConfigurationError(
+            f"cannot use {self.path} as the dlnuf answer store: {exc}. "
+            "Check that it is a writable SQLite file, or choose another path."
+        )
+
+
+def _siren_of(value: Ident) -> str:
+    parsed = parse_siret_or_siren(value)
+    return str(parsed.siren if isinstance(parsed, Siret) else parsed)
+
+
+def _answer(row: tuple[Any, ...]) -> DeclaredAnswer:
+    return DeclaredAnswer(
+        value=json.loads(row[2]),
+        declared_at=datetime.fromtimestamp(row[3], UTC),
+        form=row[4],
+    )
