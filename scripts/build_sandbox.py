@@ -21,21 +21,20 @@ endpoints (attestations...) are added by adding their paths to the same table.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import yaml
 
 from dlnuf.facts.identity import Identity
 from dlnuf.identifiers import luhn_valid
 from dlnuf.sources.api_entreprise import ENDPOINTS
-from dlnuf.sources.sandbox import NOT_FOUND_PAYLOAD
+from dlnuf.testing.companies import Diffusion, FakeAddress, FakeCompany, FakePerson
+from dlnuf.testing.payloads import api_entreprise_establishment, public_variant
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACTS = ROOT.parent / "shared" / "contracts" / "api-entreprise"
@@ -43,8 +42,6 @@ OUT = ROOT / "src" / "dlnuf" / "sources" / "sandbox_data"
 ETABLISSEMENTS = "api_entreprise_v4_insee_etablissements"
 PROTECTED = ENDPOINTS[Identity].path
 PUBLIC = ENDPOINTS[Identity].public_path or PROTECTED
-PARIS = ZoneInfo("Europe/Paris")
-ND = "[ND]"
 
 # What each staging company of the contracts demonstrates (file name -> note).
 CONTRACT_NOTES = {
@@ -58,21 +55,6 @@ CONTRACT_NOTES = {
 }
 
 # --- Generated companies ----------------------------------------------------------------
-
-HEADCOUNT = {
-    "NN": ("Unités non employeuses", None, None),
-    "00": ("0 salarié", 0, 0),
-    "01": ("1 ou 2 salariés", 1, 2),
-    "02": ("3 à 5 salariés", 3, 5),
-    "03": ("6 à 9 salariés", 6, 9),
-    "11": ("10 à 19 salariés", 10, 19),
-    "12": ("20 à 49 salariés", 20, 49),
-    "21": ("50 à 99 salariés", 50, 99),
-    "22": ("100 à 199 salariés", 100, 199),
-    "32": ("250 à 499 salariés", 250, 499),
-    "41": ("500 à 999 salariés", 500, 999),
-    "52": ("5 000 à 9 999 salariés", 5000, 9999),
-}
 
 
 @dataclass
@@ -108,7 +90,7 @@ class Unit:
     ceased: bool = False
     ess: bool | None = False
     rna: str | None = None
-    diffusion: str = "diffusible"
+    diffusion: Diffusion = "diffusible"
     siren: str = ""
 
 
@@ -311,150 +293,51 @@ def _assign_identifiers(units: list[Unit], estabs: list[Estab], taken: set[str])
             estab.redirect_from = old + _check_digit(old)
 
 
-def _ts(day: date | None) -> int | None:
-    if day is None:
-        return None
-    return int(datetime(day.year, day.month, day.day, tzinfo=PARIS).timestamp())
-
-
-def _headcount(code: str) -> dict[str, Any]:
-    label, low, high = HEADCOUNT[code]
-    return {
-        "code": code,
-        "intitule": label,
-        "date_reference": None if code == "NN" else "2022",
-        "de": low,
-        "a": high,
-    }
-
-
-def _activity(naf: tuple[str, str]) -> dict[str, Any]:
-    return {"code": naf[0], "libelle": naf[1], "nomenclature": "NAFRev2"}
-
-
-def _person(unit: Unit) -> dict[str, Any]:
-    person = unit.person or {}
-    keys = ("pseudonyme", "prenom_usuel", "prenom_1", "prenom_2", "prenom_3", "prenom_4",
-            "nom_usage", "nom_naissance", "sexe")
-    return {k: person.get(k) for k in keys}
-
-
-def _postal_lines(e: Estab) -> dict[str, str]:
+def _company(e: Estab, head_office_siret: str) -> FakeCompany:
+    """The establishment as a :class:`FakeCompany`, which dlnuf.testing renders."""
     unit, a = e.unit, e.address
-    person = unit.person or {}
-    last = person.get("nom_usage") or person.get("nom_naissance")
-    name = " ".join(p for p in (person.get("prenom_usuel"), last) if p)
-    street = " ".join(p for p in (a.number, a.repetition and a.repetition.upper(),
-                                  a.street_type, a.street) if p)
-    if a.cedex:
-        locality = f"{a.cedex[0]} {a.cedex[1]}"
-    elif a.abroad:
-        locality = a.abroad[0]
-    else:
-        locality = f"{a.postal_code} {a.city}"
-    return {
-        "l1": unit.name or "",
-        "l2": name,
-        "l3": a.complement or "",
-        "l4": street,
-        "l5": a.distribution or "",
-        "l6": locality,
-        "l7": a.abroad[2] if a.abroad else "FRANCE",
-    }
-
-
-def _payload(e: Estab, head_office_siret: str) -> dict[str, Any]:
-    unit, a = e.unit, e.address
-    diffusion = unit.diffusion
-    return {
-        "data": {
-            "siret": e.siret,
-            "siege_social": e.head_office,
-            "etat_administratif": "F" if e.closed else "A",
-            "date_fermeture": _ts(e.closed),
-            "enseigne": e.trade_name,
-            "status_diffusion": diffusion,
-            "activite_principale": _activity(e.naf or unit.naf),
-            "activite_principale_naf_rev2": _activity(e.naf or unit.naf),
-            "tranche_effectif_salarie": _headcount(e.headcount or unit.headcount),
-            "diffusable_commercialement": diffusion == "diffusible",
-            "date_creation": _ts(e.created),
-            "unite_legale": {
-                "siren": unit.siren,
-                "rna": unit.rna,
-                "siret_siege_social": head_office_siret,
-                "type": "personne_physique" if unit.person else "personne_morale",
-                "status_diffusion": diffusion,
-                "personne_morale_attributs": {"raison_sociale": unit.name, "sigle": unit.sigle},
-                "personne_physique_attributs": _person(unit),
-                "categorie_entreprise": unit.category,
-                "diffusable_commercialement": diffusion == "diffusible",
-                "forme_juridique": {"code": unit.legal_form[0], "libelle": unit.legal_form[1]},
-                "activite_principale": _activity(unit.naf),
-                "activite_principale_naf_rev2": _activity(unit.naf),
-                "tranche_effectif_salarie": _headcount(unit.headcount),
-                "economie_sociale_et_solidaire": unit.ess,
-                # A creation date INSEE cannot hold (year 9999) comes as an absurd timestamp.
-                "date_creation": _ts(unit.created) if unit.created.year < 9999 else 253402300799,
-                "etat_administratif": "C" if unit.ceased else "A",
-            },
-            "adresse": {
-                "status_diffusion": diffusion,
-                "numero_voie": a.number,
-                "indice_repetition_voie": a.repetition,
-                "type_voie": a.street_type,
-                "libelle_voie": a.street,
-                "complement_adresse": a.complement,
-                "code_postal": a.postal_code,
-                "libelle_commune": a.city,
-                "code_commune": a.city_code,
-                "distribution_speciale": a.distribution,
-                "code_cedex": a.cedex[0] if a.cedex else None,
-                "libelle_cedex": a.cedex[1] if a.cedex else None,
-                "libelle_commune_etranger": a.abroad[0] if a.abroad else None,
-                "code_pays_etranger": a.abroad[1] if a.abroad else None,
-                "libelle_pays_etranger": a.abroad[2] if a.abroad else None,
-                "acheminement_postal": _postal_lines(e),
-            },
-        },
-        "links": {
-            "unite_legale": "https://entreprise.api.gouv.fr/v4/insee/sirene/unites_legales/"
-            + unit.siren
-        },
-        "meta": {"date_derniere_mise_a_jour": _ts(e.updated), "redirect_from_siret": None},
-    }
-
-
-# --- Public variant -----------------------------------------------------------------------
-
-_MASKED_ADDRESS = (
-    "numero_voie", "indice_repetition_voie", "type_voie", "libelle_voie", "complement_adresse",
-    "code_postal", "distribution_speciale", "code_cedex", "libelle_cedex",
-)
-
-
-def public_variant(status: int, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    """What the ``diffusibles`` endpoint answers where the protected one answers ``payload``."""
-    if status != 200:
-        return status, payload
-    data = payload["data"]
-    unit = data.get("unite_legale") or {}
-    statuses = {data.get("status_diffusion"), unit.get("status_diffusion")}
-    if "non_diffusible" in statuses:
-        return 404, NOT_FOUND_PAYLOAD
-    if "partiellement_diffusible" not in statuses:
-        return status, payload
-    masked = copy.deepcopy(payload)
-    data, unit = masked["data"], masked["data"]["unite_legale"]
-    data["enseigne"] = ND
-    unit["personne_morale_attributs"]["sigle"] = ND
-    unit["personne_physique_attributs"] = dict.fromkeys(unit["personne_physique_attributs"], ND)
-    address = data["adresse"]
-    for key in _MASKED_ADDRESS:
-        address[key] = ND
-    for line in ("l1", "l2", "l3", "l4", "l5", "l6"):
-        address["acheminement_postal"][line] = ND
-    return status, masked
+    person = None
+    if unit.person:
+        p = unit.person
+        person = FakePerson(
+            first_name=p["prenom_usuel"] or "",
+            birth_name=p["nom_naissance"] or "",
+            usage_name=p.get("nom_usage"),
+            other_first_names=tuple(n for n in (p.get("prenom_2"),) if n),
+            sex=p.get("sexe"),
+        )
+    return FakeCompany(
+        siret=e.siret,
+        name=unit.name,
+        kind=unit.key,
+        legal_form=unit.legal_form,
+        naf=unit.naf,
+        establishment_naf=e.naf,
+        category=unit.category,
+        headcount=unit.headcount,
+        establishment_headcount=e.headcount,
+        created=unit.created,
+        establishment_created=e.created,
+        updated=e.updated,
+        address=FakeAddress(
+            number=a.number, street_type=a.street_type, street=a.street,
+            postal_code=a.postal_code, city=a.city, city_code=a.city_code,
+            repetition=a.repetition, complement=a.complement, distribution=a.distribution,
+            cedex=a.cedex, abroad=a.abroad,
+        ),
+        head_office=e.head_office,
+        head_office_siret=head_office_siret,
+        trade_name=e.trade_name,
+        sigle=unit.sigle,
+        person=person,
+        closed=e.closed,
+        ceased=unit.ceased,
+        ess=unit.ess,
+        rna=unit.rna,
+        diffusion=unit.diffusion,
+        redirected_from=e.redirect_from or None,
+        note=e.note,
+    )
 
 
 # --- Build --------------------------------------------------------------------------------
@@ -492,12 +375,11 @@ def build(contracts: Path) -> dict[str, str]:
     _assign_identifiers(units, estabs, taken)
     head_offices = {e.unit.key: e.siret for e in estabs if e.head_office}
     for estab in estabs:
-        payload = _payload(estab, head_offices[estab.unit.key])
-        add(estab.siret, 200, payload)
+        company = _company(estab, head_offices[estab.unit.key])
+        add(estab.siret, 200, api_entreprise_establishment(company))
         if estab.redirect_from:
-            redirected = copy.deepcopy(payload)
-            redirected["meta"]["redirect_from_siret"] = estab.redirect_from
-            add(estab.redirect_from, 200, redirected)
+            add(estab.redirect_from, 200,
+                api_entreprise_establishment(company, asked=estab.redirect_from))
             notes[estab.redirect_from] = estab.note
             notes[estab.siret] = "the SIRET a redirected duplicate points to (Lille)"
         else:
