@@ -1,0 +1,728 @@
+"""Many lookups at the upstream quota: the engine behind ``Client.many`` / ``AsyncClient.many``.
+
+The planning is sans-I/O and shared by both clients: :class:`_Plan` reads the
+input lazily (at most a window of unfinished lines in memory), answers each line
+for each kind, and hands out *jobs*, generators that yield
+:class:`~dlnuf.flow.Fetch` like a single lookup does. The sync driver runs them
+on a thread pool, the async driver as tasks; both send through the client's
+transport, so pacing, retries and error mapping are those of a single lookup.
+
+For each line and kind, the plan:
+
+- validates the identifier (a bad SIRET is an :class:`~dlnuf.InvalidSiret` in
+  ``errors``, no I/O);
+- deduplicates: a repeated identifier is fetched once and answers every line
+  (the last :data:`DEDUP_MEMORY` outcomes are remembered);
+- starts the normal lookup flow, which answers at once from the cache (so cached
+  lines come out first);
+- when the flow needs a source that can answer many SIRETs in one call (a
+  :class:`~dlnuf.sources.base.BatchSource`, INSEE Sirene ``POST /siret``), groups
+  those SIRETs by up to ``batch_size`` into one call, then feeds each flow the
+  fact found for it: it is cached under the same key, with the same expiry, as a
+  single lookup's. A SIRET the batch answer leaves out is looked up on its own
+  (the single call follows INSEE's duplicate redirects); a failed batch sends its
+  error into each flow, which falls back to the next source or a stale entry as
+  a single lookup would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+from collections import deque
+from collections.abc import (
+    AsyncIterator,
+    Callable,
+    Container,
+    Coroutine,
+    Generator,
+    Iterable,
+    Iterator,
+    Sequence,
+    Sized,
+)
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from functools import cache, partial
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+import httpx
+from cachetools import LRUCache
+from pydantic import BaseModel
+
+from .errors import (
+    ConfigurationError,
+    DlnufError,
+    InvalidIdentifier,
+    InvalidSiret,
+    NotFound,
+)
+from .facts.base import Fact
+from .flow import Core, Fetch, Flow, coerce_identifier
+from .identifiers import Siret, parse_siret_or_siren
+from .sources.base import BatchSource, Identifier
+
+__all__ = [
+    "DEDUP_MEMORY",
+    "BatchResult",
+    "BatchResults",
+    "PagedBatchSource",
+    "acollect",
+    "collect",
+    "fetch_batch",
+    "many_async",
+    "many_sync",
+    "record_columns",
+]
+
+F = TypeVar("F", bound=Fact)
+
+DEDUP_MEMORY = 10_000
+"""How many finished lookups a batch remembers to answer repeated identifiers."""
+
+Job = Generator[Fetch, httpx.Response, Any]
+"""What a driver runs: yields fetches, receives responses, returns an outcome."""
+SyncDrive = Callable[[Job], Any]
+AsyncDrive = Callable[[Job], Coroutine[Any, Any, Any]]
+
+
+# -- results -------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchResult:
+    """The answer for one input line: facts that came back, a typed error for each that did not.
+
+    ``index`` is the line's position in the input (0-based); ``input`` the value
+    as given; ``siret`` the parsed SIRET (``None`` when the input is not one).
+    """
+
+    index: int
+    input: object
+    siret: Siret | None
+    kinds: tuple[type[Fact], ...]
+    """The kinds asked for."""
+    facts: dict[type[Fact], Fact] = field(default_factory=dict)
+    errors: dict[type[Fact], DlnufError] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every kind asked for came back."""
+        return not self.errors
+
+    @property
+    def transient(self) -> bool:
+        """Whether some error may go away on a retry (upstream down, quota)."""
+        return any(e.transient for e in self.errors.values())
+
+    def get(self, kind: type[F]) -> F | None:
+        """The fact of ``kind``, or ``None``."""
+        fact = self.facts.get(kind)
+        return fact if isinstance(fact, kind) else None
+
+    def to_record(self) -> dict[str, Any]:
+        """One flat row: ``index``, ``input``, ``siret`` (parsed from the input), ``ok``,
+        then for each kind its fields as ``Kind.path`` (``Identity.address.city``) and
+        ``Kind.error_type`` / ``Kind.error``. Values are JSON scalars; lists of scalars
+        are joined with ``"; "``, other lists and mappings are JSON text."""
+        row: dict[str, Any] = {
+            "index": self.index,
+            "input": _text(self.input),
+            "siret": str(self.siret) if self.siret else None,
+            "ok": self.ok,
+        }
+        for kind in self.kinds:
+            prefix = f"{kind.__name__}."
+            fact = self.facts.get(kind)
+            dumped = fact.model_dump(mode="json") if fact is not None else None
+            for path in _leaf_paths(kind):
+                row[prefix + path] = _cell(_value_at(dumped, path))
+            error = self.errors.get(kind)
+            row[prefix + "error_type"] = type(error).__name__ if error else None
+            row[prefix + "error"] = str(error) if error else None
+        return row
+
+    def to_json(self) -> dict[str, Any]:
+        """A nested JSON object: ``facts`` and ``errors`` (type, message, transient) by kind."""
+        return {
+            "index": self.index,
+            "input": _text(self.input),
+            "siret": str(self.siret) if self.siret else None,
+            "facts": {k.__name__: f.model_dump(mode="json") for k, f in self.facts.items()},
+            "errors": {
+                k.__name__: {
+                    "type": type(e).__name__,
+                    "message": str(e),
+                    "transient": e.transient,
+                }
+                for k, e in self.errors.items()
+            },
+        }
+
+
+class BatchResults(list[BatchResult]):
+    """Collected results, in input order (see :func:`collect`), for notebooks."""
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat dict per result (:meth:`BatchResult.to_record`)."""
+        return [r.to_record() for r in self]
+
+    def to_pandas(self) -> Any:
+        """A :class:`pandas.DataFrame` of :meth:`to_records`, indexed by ``index``.
+
+        Needs pandas (``pip install dlnuf[pandas]``).
+        """
+        try:
+            pd = importlib.import_module("pandas")
+        except ImportError as exc:
+            raise ConfigurationError(
+                "to_pandas() needs pandas: pip install 'dlnuf[pandas]'"
+            ) from exc
+        columns = record_columns(self[0].kinds) if self else ["index"]
+        return pd.DataFrame.from_records(self.to_records(), columns=columns).set_index("index")
+
+
+def collect(results: Iterable[BatchResult]) -> BatchResults:
+    """Every result of ``client.many(...)``, sorted back into input order."""
+    return BatchResults(sorted(results, key=lambda r: r.index))
+
+
+async def acollect(results: AsyncIterator[BatchResult]) -> BatchResults:
+    """Every result of ``async_client.many(...)``, sorted back into input order."""
+    return collect([r async for r in results])
+
+
+def record_columns(kinds: Iterable[type[Fact]]) -> list[str]:
+    """The keys of :meth:`BatchResult.to_record` for ``kinds``, in order."""
+    columns = ["index", "input", "siret", "ok"]
+    for kind in kinds:
+        prefix = f"{kind.__name__}."
+        columns += [prefix + p for p in _leaf_paths(kind)]
+        columns += [prefix + "error_type", prefix + "error"]
+    return columns
+
+
+@cache
+def _leaf_paths(model: type[BaseModel], prefix: str = "") -> tuple[str, ...]:
+    """Dotted paths of a model's fields, nested models flattened; a fact's own fields
+    first, its ``withheld`` and ``provenance`` last."""
+    paths: list[str] = []
+    fields = model.model_fields
+    if issubclass(model, Fact):
+        last = [n for n in ("withheld", "provenance") if n in fields]
+        fields = {n: fields[n] for n in [*(n for n in fields if n not in last), *last]}
+    for name, info in fields.items():
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            paths += _leaf_paths(annotation, f"{prefix}{name}.")
+        else:
+            paths.append(prefix + name)
+    return tuple(paths)
+
+
+def _value_at(data: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, list):
+        if all(isinstance(v, str | int | float | bool) for v in value):
+            return "; ".join(str(v) for v in value)
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return value
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else repr(value)
+
+
+# -- the batch call ------------------------------------------------------------------------
+
+
+@runtime_checkable
+class PagedBatchSource(BatchSource, Protocol):
+    """A batch source with cursor pagination (INSEE Sirene ``curseur``)."""
+
+    def request_many(
+        self, kind: type[Fact], idents: Sequence[Siret], *, cursor: str | None = None
+    ) -> httpx.Request:
+        """One request for up to ``batch_size`` identifiers; ``cursor="*"`` asks for pages."""
+        ...
+
+    def next_cursor(self, response: httpx.Response) -> str | None:
+        """The cursor of the next page, or ``None`` after the last one."""
+        ...
+
+
+def fetch_batch(
+    source: BatchSource, kind: type[Fact], sirets: list[Siret]
+) -> Generator[Fetch, httpx.Response, dict[Siret, Fact]]:
+    """One multi-SIRET call (and its next pages, if any): the facts found, by SIRET.
+
+    A 404 to the whole batch (INSEE: none of them exists) is an empty answer.
+    """
+    found: dict[Siret, Fact] = {}
+    quota = source.quota(kind)
+    cursor: str | None = "*"
+    while cursor is not None:
+        if isinstance(source, PagedBatchSource):
+            request = source.request_many(kind, sirets, cursor=cursor)
+        else:
+            request = source.request_many(kind, sirets)
+        try:
+            response = yield Fetch(source, request, quota)
+        except NotFound:
+            break  # INSEE answers 404 when none of the SIRETs (left) exists
+        page = source.parse_many(kind, sirets, response)
+        new = page.keys() - found.keys()
+        found.update(page)
+        if not isinstance(source, PagedBatchSource) or not new or len(found) >= len(sirets):
+            break  # one page; never loop on a cursor that brings nothing new
+        cursor = source.next_cursor(response)
+    return found
+
+
+def _resume(flow: Flow[Fact], step: Fetch) -> Job:
+    """A started flow, paused at ``step``, as a job a driver can run."""
+    while True:
+        try:
+            answer = yield step
+        except DlnufError as exc:
+            try:
+                step = flow.throw(exc)
+            except StopIteration as stop:
+                return stop.value
+        else:
+            try:
+                step = flow.send(answer)
+            except StopIteration as stop:
+                return stop.value
+
+
+# -- the plan (sans-I/O) -------------------------------------------------------------------
+
+
+class _Line:
+    """One input line waiting for its kinds."""
+
+    __slots__ = ("remaining", "result")
+
+    def __init__(self, result: BatchResult, remaining: int) -> None:
+        self.result = result
+        self.remaining = remaining
+
+
+Key = tuple[type[Fact], Identifier]
+
+
+class _Lookup:
+    """One (kind, identifier) being answered, and the lines waiting for it."""
+
+    __slots__ = ("alone", "flow", "key", "step", "waiters")
+
+    def __init__(self, key: Key, flow: Flow[Fact], waiter: _Line) -> None:
+        self.key = key
+        self.flow = flow
+        self.waiters = [waiter]
+        self.step: Fetch | None = None
+        self.alone = False
+        """Never batched again (a batch answer left it out)."""
+
+
+@dataclass
+class _Task:
+    """A job and the lookups its outcome answers."""
+
+    job: Job
+    lookups: list[_Lookup]
+    batch: bool
+
+
+class _Plan:
+    """Reads the input, answers lines, hands out jobs, takes their outcomes.
+
+    No I/O of its own but the cache reads and writes of the lookup flows. At most
+    ``window`` lines are unanswered at a time; with ``ordered``, answered lines wait
+    for the earlier ones (at most ``2 * window`` lines held).
+    """
+
+    def __init__(
+        self,
+        core: Core,
+        items: Iterator[tuple[int, object]],
+        kinds: tuple[type[Fact], ...],
+        *,
+        window: int,
+        ordered: bool,
+    ) -> None:
+        self.core = core
+        self.kinds = kinds
+        self._items = items
+        self._window = window
+        self._exhausted = False
+        self._unanswered = 0
+        self._order: deque[_Line] | None = deque() if ordered else None
+        self._ready: deque[BatchResult] = deque()
+        self._inflight: dict[Key, _Lookup] = {}
+        self._memo: LRUCache[Key, Fact | DlnufError] = LRUCache(DEDUP_MEMORY)
+        self._groups: dict[tuple[str, type[Fact]], tuple[BatchSource, list[_Lookup]]] = {}
+        self._queue: deque[_Task] = deque()
+
+    @property
+    def done(self) -> bool:
+        """Whether every line was read, answered and handed out."""
+        return self._exhausted and not self._unanswered and not self._order and not self._ready
+
+    def tasks(self, capacity: int, *, idle: bool) -> list[_Task]:
+        """Read what the window allows; return up to ``capacity`` jobs to start.
+
+        Partial batches go out when waiting cannot fill them: nothing is running
+        (``idle``), the input is exhausted, or the window is full.
+        """
+        self._read()
+        if not self._queue and (idle or self._exhausted or self._unanswered >= self._window):
+            for source, lookups in self._groups.values():
+                self._queue.append(self._batch(source, lookups))
+            self._groups.clear()
+        out: list[_Task] = []
+        while self._queue and len(out) < capacity:
+            out.append(self._queue.popleft())
+        return out
+
+    def results(self) -> list[BatchResult]:
+        """The results ready for the caller (taken)."""
+        out = list(self._ready)
+        self._ready.clear()
+        return out
+
+    def finish(self, task: _Task, outcome: Any) -> None:
+        """Take a job's outcome: its return value, or the DlnufError it raised."""
+        if not task.batch:
+            self._settle(task.lookups[0], outcome)
+            return
+        for lookup in task.lookups:
+            if isinstance(outcome, DlnufError):
+                self._advance(lookup, partial(lookup.flow.throw, outcome.with_traceback(None)))
+                continue
+            fact = outcome.get(lookup.key[1])
+            if fact is not None:
+                self._advance(lookup, partial(lookup.flow.send, fact))
+            else:
+                lookup.alone = True  # left out of the answer: ask for it on its own
+                self._route(lookup)
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _read(self) -> None:
+        while (
+            not self._exhausted
+            and self._unanswered < self._window
+            and len(self._ready) < self._window
+            and (self._order is None or len(self._order) < 2 * self._window)
+        ):
+            try:
+                index, value = next(self._items)
+            except StopIteration:
+                self._exhausted = True
+                return
+            self._start(index, value)
+
+    def _start(self, index: int, value: object) -> None:
+        line = _Line(BatchResult(index, value, _siret_of(value), self.kinds), len(self.kinds))
+        self._unanswered += 1
+        if self._order is not None:
+            self._order.append(line)
+        for kind in self.kinds:
+            try:
+                ident = coerce_identifier(kind, value)
+            except InvalidIdentifier as exc:
+                self._answer(line, kind, _as_siret_error(kind, value, exc))
+                continue
+            key: Key = (kind, ident)
+            if key in self._memo:
+                self._answer(line, kind, self._memo[key])
+            elif key in self._inflight:
+                self._inflight[key].waiters.append(line)
+            else:
+                lookup = _Lookup(key, self.core.lookup(kind, ident), line)
+                self._inflight[key] = lookup
+                self._advance(lookup, partial(next, lookup.flow))
+
+    def _advance(self, lookup: _Lookup, step: Callable[[], Fetch]) -> None:
+        """Move a flow on: route the fetch it needs next, or settle its outcome."""
+        try:
+            lookup.step = step()
+        except StopIteration as stop:
+            self._settle(lookup, stop.value)
+        except DlnufError as exc:
+            self._settle(lookup, exc)
+        else:
+            self._route(lookup)
+
+    def _route(self, lookup: _Lookup) -> None:
+        step = lookup.step
+        assert step is not None  # noqa: S101 - only routed while paused at a fetch
+        kind, ident = lookup.key
+        source = step.source
+        batchable = step.shared is None and isinstance(ident, Siret)  # not a privileges fetch
+        if batchable and not lookup.alone and isinstance(source, BatchSource):
+            group_key = (source.name, kind)
+            _, group = self._groups.setdefault(group_key, (source, []))
+            group.append(lookup)
+            if len(group) >= source.batch_size:
+                del self._groups[group_key]
+                self._queue.append(self._batch(source, group))
+            return
+        self._queue.append(_Task(_resume(lookup.flow, step), [lookup], batch=False))
+
+    def _batch(self, source: BatchSource, lookups: list[_Lookup]) -> _Task:
+        kind = lookups[0].key[0]
+        sirets = [ident for _, ident in (lk.key for lk in lookups) if isinstance(ident, Siret)]
+        return _Task(fetch_batch(source, kind, sirets), lookups, batch=True)
+
+    def _settle(self, lookup: _Lookup, outcome: Any) -> None:
+        if isinstance(outcome, DlnufError):
+            outcome = outcome.with_traceback(None)  # no frames kept alive by remembered errors
+        elif not isinstance(outcome, Fact):
+            raise TypeError(f"a lookup ended with {type(outcome).__name__}, not a fact")
+        del self._inflight[lookup.key]
+        self._memo[lookup.key] = outcome
+        for line in lookup.waiters:
+            self._answer(line, lookup.key[0], outcome)
+
+    def _answer(self, line: _Line, kind: type[Fact], outcome: Fact | DlnufError) -> None:
+        if isinstance(outcome, DlnufError):
+            line.result.errors[kind] = outcome
+        else:
+            line.result.facts[kind] = outcome
+        line.remaining -= 1
+        if line.remaining:
+            return
+        self._unanswered -= 1
+        if self._order is None:
+            self._ready.append(line.result)
+            return
+        while self._order and not self._order[0].remaining:
+            self._ready.append(self._order.popleft().result)
+
+
+def _as_siret_error(kind: type[Fact], value: object, exc: InvalidIdentifier) -> DlnufError:
+    """An establishment kind's bad input is a bad SIRET, even when it has 9 characters
+    (which :func:`~dlnuf.identifiers.parse_siret_or_siren` judges as a SIREN)."""
+    if kind.level != "siret" or isinstance(exc, InvalidSiret):
+        return exc
+    try:
+        Siret(value)
+    except InvalidSiret as as_siret:
+        return as_siret
+    return exc
+
+
+def _siret_of(value: object) -> Siret | None:
+    try:
+        ident = parse_siret_or_siren(value)
+    except InvalidIdentifier:
+        return None
+    return ident if isinstance(ident, Siret) else None
+
+
+# -- the drivers ---------------------------------------------------------------------------
+
+
+def _prepare(
+    core: Core,
+    values: Iterable[object],
+    kinds: Iterable[type[Fact]],
+    concurrency: int,
+    ordered: bool,
+    skip: Container[int],
+    progress: bool,
+) -> tuple[_Plan, int | None]:
+    """Check the arguments before any I/O; the plan, and the number of lines when known."""
+    if isinstance(values, str | bytes):
+        raise TypeError("many() takes an iterable of SIRETs, not one string")
+    asked = tuple(dict.fromkeys(kinds))
+    if not asked:
+        raise ConfigurationError("many() needs at least one kind of fact")
+    if concurrency < 1:
+        raise ConfigurationError(f"concurrency must be at least 1, not {concurrency}")
+    if progress:
+        try:
+            import rich.progress  # noqa: F401
+        except ImportError as exc:
+            raise ConfigurationError(
+                "progress=True needs rich: pip install 'dlnuf[cli]' (or leave progress off)"
+            ) from exc
+    batch_sizes = [
+        source.batch_size
+        for kind in asked
+        for source in core.resolve(kind)  # UnsupportedKind now, not on every line
+        if isinstance(source, BatchSource)
+    ]
+    window = max(8 * concurrency, 2 * max(batch_sizes, default=0), 64)
+    total: int | None = None
+    if isinstance(values, Sized):
+        total = sum(1 for i in range(len(values)) if i not in skip) if skip else len(values)
+    items = ((i, v) for i, v in enumerate(values) if i not in skip)
+    return _Plan(core, items, asked, window=window, ordered=ordered), total
+
+
+class _Bar:
+    """A rich progress bar on stderr, shown from the first result on (rich is imported
+    only when one is asked for)."""
+
+    def __init__(self, total: int | None) -> None:
+        self._total = total
+        self._progress: Any = None
+        self._task: Any = None
+
+    def advance(self) -> None:
+        if self._progress is None:
+            self._start()
+        self._progress.advance(self._task)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def _start(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("dlnuf"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+        )
+        self._task = self._progress.add_task("lookups", total=self._total)
+        self._progress.start()
+
+
+def _stuck() -> RuntimeError:
+    return RuntimeError("dlnuf.batch: nothing to run and nothing answered (a bug: report it)")
+
+
+def _outcome_sync(drive: SyncDrive, job: Job) -> Any:
+    try:
+        return drive(job)
+    except DlnufError as exc:
+        return exc
+
+
+async def _outcome_async(drive: AsyncDrive, job: Job) -> Any:
+    try:
+        return await drive(job)
+    except DlnufError as exc:
+        return exc
+
+
+def many_sync(
+    core: Core,
+    drive: SyncDrive,
+    values: Iterable[object],
+    kinds: Iterable[type[Fact]],
+    *,
+    concurrency: int = 8,
+    progress: bool = False,
+    ordered: bool = False,
+    skip: Container[int] = (),
+) -> Iterator[BatchResult]:
+    """The engine of :meth:`dlnuf.Client.many`: arguments checked now, work done lazily
+    by ``concurrency`` threads sharing the client."""
+    plan, total = _prepare(core, values, kinds, concurrency, ordered, skip, progress)
+    return _run_sync(plan, drive, concurrency, _Bar(total) if progress else None)
+
+
+def _run_sync(
+    plan: _Plan, drive: SyncDrive, concurrency: int, bar: _Bar | None
+) -> Iterator[BatchResult]:
+    pool = ThreadPoolExecutor(concurrency, thread_name_prefix="dlnuf-many")
+    running: dict[Future[Any], _Task] = {}
+    try:
+        while True:
+            started = plan.tasks(concurrency - len(running), idle=not running)
+            for task in started:
+                running[pool.submit(_outcome_sync, drive, task.job)] = task
+            answered = plan.results()
+            for result in answered:
+                if bar is not None:
+                    bar.advance()
+                yield result
+            if plan.done:
+                return
+            if not running:
+                if not answered:
+                    raise _stuck()
+                continue
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                plan.finish(running.pop(future), future.result())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        if bar is not None:
+            bar.close()
+
+
+def many_async(
+    core: Core,
+    drive: AsyncDrive,
+    values: Iterable[object],
+    kinds: Iterable[type[Fact]],
+    *,
+    concurrency: int = 8,
+    progress: bool = False,
+    ordered: bool = False,
+    skip: Container[int] = (),
+) -> AsyncIterator[BatchResult]:
+    """The engine of :meth:`dlnuf.AsyncClient.many`: arguments checked now, work done
+    lazily by up to ``concurrency`` tasks."""
+    plan, total = _prepare(core, values, kinds, concurrency, ordered, skip, progress)
+    return _run_async(plan, drive, concurrency, _Bar(total) if progress else None)
+
+
+async def _run_async(
+    plan: _Plan, drive: AsyncDrive, concurrency: int, bar: _Bar | None
+) -> AsyncIterator[BatchResult]:
+    running: dict[asyncio.Future[Any], _Task] = {}
+    try:
+        while True:
+            for task in plan.tasks(concurrency - len(running), idle=not running):
+                running[asyncio.ensure_future(_outcome_async(drive, task.job))] = task
+            answered = plan.results()
+            for result in answered:
+                if bar is not None:
+                    bar.advance()
+                yield result
+            if plan.done:
+                return
+            if not running:
+                if not answered:
+                    raise _stuck()
+                continue
+            finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for future in finished:
+                plan.finish(running.pop(future), future.result())
+    finally:
+        for future in running:
+            future.cancel()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+        if bar is not None:
+            bar.close()
