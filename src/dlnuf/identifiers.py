@@ -43,6 +43,11 @@ def vat_number(siren: str) -> str:
     return f"FR{key:02d}{siren}"
 
 
+_KNOWN_VALID: set[tuple[type[str], str]] = set()
+"""Canonical identifiers already checked, by class (cleared when it reaches the bound)."""
+_KNOWN_VALID_MAX = 100_000
+
+
 class _Identifier(str):
     """Common behaviour of the identifiers: normalise, check, raise a typed error."""
 
@@ -52,8 +57,15 @@ class _Identifier(str):
     def __new__(cls, value: object) -> Self:
         if isinstance(value, cls):
             return value
+        if type(value) is str and (cls, value) in _KNOWN_VALID:
+            # Hot path: the same identifiers are validated again and again (cache reads,
+            # model validation); a bounded set of already-checked canonical strings.
+            return super().__new__(cls, value)
         digits = cls._normalise(value)
         cls._check(value, digits)
+        if len(_KNOWN_VALID) >= _KNOWN_VALID_MAX:
+            _KNOWN_VALID.clear()
+        _KNOWN_VALID.add((cls, digits))
         return super().__new__(cls, digits)
 
     @classmethod
@@ -190,7 +202,8 @@ class Siret(_Identifier):
     @property
     def siren(self) -> Siren:
         """The SIREN of the legal unit this establishment belongs to."""
-        return Siren(self[:9])
+        # A valid SIRET's first nine digits are a valid SIREN (La Poste's too): no re-check.
+        return str.__new__(Siren, self[:9])
 
     @property
     def nic(self) -> str:
