@@ -1,8 +1,8 @@
 """Loader for the operator's contract payloads (``../shared/contracts/api-entreprise``).
 
-Each endpoint directory holds YAML files with ``params`` (the path parameters),
-``status`` (HTTP status) and ``payload`` (the JSON body, as a string). Contract
-tests parametrise over :func:`load_cases`::
+Each endpoint directory holds YAML files (``*.yaml`` or ``*.yml``) with ``params``
+(the path parameters), ``status`` (HTTP status) and ``payload`` (the JSON body, as
+a string). Contract tests parametrise over :func:`load_cases`::
 
     from contracts import API_ENTREPRISE, load_cases
 
@@ -43,12 +43,13 @@ class Case:
 
 
 def load_cases(endpoint_dir: Path) -> list[Case]:
-    """Every ``*.yaml`` case of ``endpoint_dir``, sorted by file name.
+    """Every ``*.yaml`` and ``*.yml`` case of ``endpoint_dir``, sorted by file name.
 
     Raises ``FileNotFoundError`` when the directory is missing or empty (a
     contract test must never pass by having nothing to check).
     """
-    files = sorted(Path(endpoint_dir).glob("*.yaml"))
+    folder = Path(endpoint_dir)
+    files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
     if not files:
         raise FileNotFoundError(f"no contract cases in {endpoint_dir}")
     cases = []

@@ -1,9 +1,10 @@
-"""Evidence parsers against the operator's contract payloads (API Entreprise staging).
+"""Evidence against the operator's contract payloads (API Entreprise staging), through the source.
 
-Every success payload of every evidence endpoint parses into its fact, with the
-values written out below from the payloads; every error payload maps to a typed
-error through the transport, never to a fact; junk never raises anything but
-:class:`UnexpectedPayload`.
+Every success payload of every endpoint of :data:`ENDPOINTS` parses, through
+:meth:`ApiEntreprise.parse`, into its kind with the values written out below and
+a cache expiry that respects its validity; every error payload of every contract
+(and every error example of the OpenAPI) maps to its typed error, never to a
+fact; junk never raises anything but :class:`UnexpectedPayload`.
 """
 
 from __future__ import annotations
@@ -19,26 +20,44 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contracts import API_ENTREPRISE, Case
+from contracts import API_ENTREPRISE, Case, load_cases
+from dlnuf.cache.policy import CachePolicy, next_hour_in_paris, validity_end
+from dlnuf.config import Settings
 from dlnuf.errors import (
-    ConfigurationError,
+    Forbidden,
     InvalidRequest,
     InvalidSiren,
     InvalidSiret,
+    LegallyUnavailable,
     NotFound,
+    RateLimited,
+    RequestInFlight,
+    Unauthorized,
     UnexpectedPayload,
     UpstreamError,
     UpstreamUnavailable,
 )
 from dlnuf.facts import (
+    CERTIFICATION_KINDS,
     Association,
     Certification,
+    CibtpCertification,
+    CnetpCertification,
     Directors,
     Document,
     Fact,
+    FntpCertification,
     Headcount,
+    Identity,
+    MsaCertification,
+    OpqibiCertification,
+    ProbtpCertification,
+    ProbtpCompliance,
     Provenance,
+    QualibatCertification,
+    QualifelecCertification,
     RegistryExtract,
+    RgeCertification,
     RneExtract,
     SocialCertificate,
     TaxCertificate,
@@ -47,130 +66,143 @@ from dlnuf.facts import (
 )
 from dlnuf.identifiers import Rna, Siren, Siret
 from dlnuf.sources import api_entreprise_evidence as ev
-from dlnuf.sources.api_entreprise_evidence import EVIDENCE, parse_body
+from dlnuf.sources.api_entreprise import ENDPOINTS, ApiEntreprise
 from dlnuf.transport import error_from_response
 
 FETCHED = datetime(2024, 1, 10, 12, 0, tzinfo=UTC)
 PROVENANCE = Provenance(source="api_entreprise", endpoint="/test", fetched_at=FETCHED)
+PROTECTED = ApiEntreprise(Settings(authenticated=True))
+PUBLIC = ApiEntreprise(Settings(authenticated=False))
+FALLBACK = Siret("30613890001294")
+"""Asked for when a contract's staging identifier fails its checksum (000000001...)."""
 
+EVIDENCE_KINDS = [k for k in ENDPOINTS if k is not Identity]
 V3_VARIANTS = {
-    "attestation_fiscale": "api_entreprise_v3_dgfip_attestations_fiscales",
-    "attestation_vigilance": "api_entreprise_v3_acoss_attestations_sociales",
-    "qualibat": "api_entreprise_v3_qualibat_certifications_batiment",
+    TaxCertificate: "api_entreprise_v3_dgfip_attestations_fiscales",
+    SocialCertificate: "api_entreprise_v3_acoss_attestations_sociales",
+    QualibatCertification: "api_entreprise_v3_qualibat_certifications_batiment",
 }
 """Older payload shapes the same parsers read (document and expiry only)."""
 
 
-# --- Loading the contracts (.yaml and .yml) --------------------------------------------------
-
-
 @cache
 def cases(directory: str) -> tuple[Case, ...]:
-    """Every contract file of ``directory``; an empty or missing folder fails loudly."""
-    files = sorted(
-        [*(API_ENTREPRISE / directory).glob("*.yaml"), *(API_ENTREPRISE / directory).glob("*.yml")]
-    )
-    if not files:
-        raise FileNotFoundError(f"no contract cases in {API_ENTREPRISE / directory}")
-    loaded = []
-    for path in files:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        payload = raw["payload"]
-        loaded.append(
-            Case(
-                name=path.stem,
-                params={str(k): str(v) for k, v in (raw.get("params") or {}).items()},
-                status=int(raw["status"]),
-                payload=json.loads(payload) if isinstance(payload, str) else payload,
-                path=path,
-                description=str(raw.get("description") or ""),
-            )
-        )
-    return tuple(loaded)
+    """Every contract file (``.yaml`` and ``.yml``) of ``directory``."""
+    return tuple(load_cases(API_ENTREPRISE / directory))
 
 
 def case(directory: str, name: str) -> Case:
     return next(c for c in cases(directory) if c.name == name)
 
 
-def parse(name: str, case_name: str, directory: str | None = None) -> Any:
-    """Parse contract ``case_name`` of endpoint ``name`` (its folder, or ``directory``)."""
-    found = case(directory or EVIDENCE[name].contract_dir, case_name)
-    return parse_body(name, found.payload, PROVENANCE)
+def ident_of(found: Case) -> Siret | Siren:
+    for key in ("siret", "siren", "siren_or_rna"):
+        value = found.params.get(key, "")
+        if Siret.is_valid(value):
+            return Siret(value)
+        if Siren.is_valid(value):
+            return Siren(value)
+    return FALLBACK
 
 
-def _all_cases(ok: bool) -> list[Any]:
-    params = []
-    folders = [(name, e.contract_dir) for name, e in EVIDENCE.items()]
-    folders += list(V3_VARIANTS.items())
-    for name, folder in folders:
-        for c in cases(folder):
-            if (200 <= c.status < 300) == ok:
-                params.append(pytest.param(name, c, id=f"{folder}/{c.path.name}"))
-    return params
+def parse_payload(kind: type[Fact], body: Any, ident: Siret | Siren = FALLBACK,
+                  *, public: bool = False) -> Any:
+    """What the source parses from a 200 carrying ``body`` (no request: the source's path)."""
+    source = PUBLIC if public else PROTECTED
+    if isinstance(ident, Siren) and ENDPOINTS[kind].level == "siret":
+        ident = FALLBACK
+    response = httpx.Response(200, content=json.dumps(body).encode())
+    return source.parse(kind, ident, response)
 
 
-SUCCESSES = _all_cases(ok=True)
-FAILURES = _all_cases(ok=False)
+def parse(kind: type[Fact], name: str, directory: str | None = None,
+          *, public: bool = False) -> Any:
+    """Parse contract ``name`` of ``kind``'s endpoint (its folder, or ``directory``)."""
+    endpoint = ENDPOINTS[kind]
+    folder = directory or (endpoint.public_contract_dir if public else endpoint.contract_dir)
+    assert folder is not None
+    found = case(folder, name)
+    return parse_payload(kind, found.payload, ident_of(found), public=public)
+
+
+def expires(document: Document | None, fact: Fact, seconds: int) -> bool:
+    assert document is not None
+    return document.url_expires_at == fact.provenance.fetched_at + timedelta(seconds=seconds)
+
+
+def _folders() -> list[tuple[type[Fact], str, bool]]:
+    found = []
+    for kind, endpoint in ENDPOINTS.items():
+        if endpoint.contract_dir:
+            found.append((kind, endpoint.contract_dir, False))
+        if endpoint.public_contract_dir:
+            found.append((kind, endpoint.public_contract_dir, True))
+    found += [(kind, folder, False) for kind, folder in V3_VARIANTS.items()]
+    return found
+
+
+SUCCESSES = [
+    pytest.param(kind, c, public, id=f"{folder}/{c.path.name}")
+    for kind, folder, public in _folders()
+    for c in cases(folder)
+    if 200 <= c.status < 300
+]
 
 
 # --- The table --------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def openapi_paths() -> set[str]:
+def openapi() -> dict[str, Any]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with (API_ENTREPRISE / "openapi.yaml").open(encoding="utf-8") as handle:
-        spec = yaml.load(handle, Loader=loader)  # noqa: S506 - a safe loader
-    return set(spec["paths"])
+        spec: dict[str, Any] = yaml.load(handle, Loader=loader)  # noqa: S506 - a safe loader
+    return spec
 
 
-@pytest.mark.parametrize("name", sorted(EVIDENCE))
-def test_path_is_exactly_an_openapi_path(name: str, openapi_paths: set[str]) -> None:
-    assert EVIDENCE[name].path in openapi_paths
+@pytest.mark.parametrize("kind", list(ENDPOINTS), ids=lambda k: k.__name__)
+def test_paths_are_exactly_openapi_paths(kind: type[Fact], openapi: dict[str, Any]) -> None:
+    endpoint = ENDPOINTS[kind]
+    assert endpoint.path in openapi["paths"]
+    if endpoint.public_path is not None:
+        assert endpoint.public_path in openapi["paths"]
 
 
-@pytest.mark.parametrize("name", sorted(EVIDENCE))
-def test_contract_folder_has_a_success_case(name: str) -> None:
-    assert any(200 <= c.status < 300 for c in cases(EVIDENCE[name].contract_dir))
+@pytest.mark.parametrize("kind", list(ENDPOINTS), ids=lambda k: k.__name__)
+def test_contract_folder_has_a_success_case(kind: type[Fact]) -> None:
+    folder = ENDPOINTS[kind].contract_dir
+    assert folder is not None
+    assert any(200 <= c.status < 300 for c in cases(folder))
 
 
-@pytest.mark.parametrize("name", sorted(EVIDENCE))
-def test_level_matches_the_path(name: str) -> None:
-    endpoint = EVIDENCE[name]
-    identifier = endpoint.placeholders[0]
-    assert endpoint.level in identifier
-    if endpoint.kind is not Certification and name != "association_rna":
-        assert endpoint.level == endpoint.kind.level
+@pytest.mark.parametrize("kind", list(ENDPOINTS), ids=lambda k: k.__name__)
+def test_level_matches_the_path_and_the_kind(kind: type[Fact]) -> None:
+    endpoint = ENDPOINTS[kind]
+    assert endpoint.level in endpoint.placeholders()[0]
+    assert endpoint.level == kind.level
 
 
-def test_certification_endpoints_are_named_after_their_scheme() -> None:
-    schemes = {n: e.scheme for n, e in EVIDENCE.items() if e.kind is Certification}
-    assert schemes == {n: n for n in schemes}
-    assert set(schemes) == {
-        "qualibat",
-        "opqibi",
-        "rge",
-        "qualifelec",
-        "fntp",
-        "cnetp",
-        "cibtp",
-        "probtp",
-        "probtp_compliance",
-        "msa",
+def test_every_certification_scheme_is_a_kind_of_its_own() -> None:
+    assert set(CERTIFICATION_KINDS) == {
+        "qualibat", "opqibi", "rge", "qualifelec", "fntp", "cnetp", "cibtp", "probtp",
+        "probtp_compliance", "msa",
     }
-    assert all(e.scheme is None for e in EVIDENCE.values() if e.kind is not Certification)
+    for scheme, kind in CERTIFICATION_KINDS.items():
+        assert issubclass(kind, Certification)
+        assert kind in ENDPOINTS
+        assert kind.model_fields["scheme"].default == scheme
+    assert Certification not in ENDPOINTS  # the base is not a kind one can ask for
 
 
 def test_quota_pools() -> None:
-    pools = {name: (e.quota.pool, e.quota.limit, e.quota.period) for name, e in EVIDENCE.items()}
-    assert pools["attestation_fiscale"] == ("api_entreprise:dgfip_attestation_fiscale", 5, 60)
-    assert pools["cibtp"] == ("api_entreprise:cibtp", 5, 60)
-    assert pools["attestation_vigilance"] == ("api_entreprise:urssaf", 100, 60)
-    assert pools["extrait_rne"] == ("api_entreprise:inpi", 15, 60)
-    assert pools["effectifs_annuels"] == ("api_entreprise:documents", 50, 60)
-    for name in ("extrait_kbis", "chiffres_affaires", "numero_tva", "association"):
-        assert pools[name] == ("api_entreprise:json", 250, 60)
+    pools = {k: (e.quota.pool, e.quota.limit, e.quota.period) for k, e in ENDPOINTS.items()}
+    assert pools[TaxCertificate] == ("api_entreprise:dgfip_attestation_fiscale", 5, 60)
+    assert pools[CibtpCertification] == ("api_entreprise:cibtp", 5, 60)
+    assert pools[SocialCertificate] == ("api_entreprise:urssaf", 100, 60)
+    assert pools[RneExtract] == ("api_entreprise:inpi", 15, 60)
+    assert pools[Headcount] == ("api_entreprise:documents", 50, 60)
+    for kind in (Identity, RegistryExtract, Turnover, VatNumber, Association):
+        assert pools[kind] == ("api_entreprise:json", 250, 60)
     # One pool, one limit: two endpoints never disagree about a shared bucket.
     limits: dict[str, tuple[int, float]] = {}
     for pool, limit, period in pools.values():
@@ -179,80 +211,166 @@ def test_quota_pools() -> None:
 
 def test_path_for_fills_the_template() -> None:
     siret = Siret("55204944776279")
-    assert EVIDENCE["attestation_fiscale"].path_for(siret) == (
+    assert ENDPOINTS[TaxCertificate].path_for(siret) == (
         "/v4/dgfip/unites_legales/552049447/attestation_fiscale"
     )
-    assert EVIDENCE["chiffres_affaires"].path_for(siret) == (
+    assert ENDPOINTS[Turnover].path_for(siret) == (
         "/v3/dgfip/etablissements/55204944776279/chiffres_affaires"
     )
-    assert EVIDENCE["effectifs_annuels"].path_for(Siren("130025265"), year=2023) == (
+    assert ENDPOINTS[Headcount].path_for(Siren("130025265"), year=2023) == (
         "/v3/gip_mds/unites_legales/130025265/effectifs_annuels/2023"
     )
     assert (
-        EVIDENCE["effectifs_annuels"]
+        ENDPOINTS[Headcount]
         .path_for(Siren("130025265"))
         .endswith(f"/effectifs_annuels/{date.today().year - 1}")
     )
-    assert EVIDENCE["association"].path_for(Rna("W751004076")) == (
+    assert ENDPOINTS[Association].path_for(Rna("W751004076")) == (
         "/v4/djepva/api-association/associations/W751004076"
     )
-    assert EVIDENCE["association"].path_for(siret) == (
-        "/v4/djepva/api-association/associations/552049447"
+    assert ENDPOINTS[Association].path_for(siret, public=True) == (
+        "/v4/djepva/api-association/associations/open_data/552049447"
+    )
+    # Without a public variant the protected path is the only one.
+    assert ENDPOINTS[VatNumber].path_for(siret, public=True) == ENDPOINTS[VatNumber].path_for(
+        siret
     )
 
 
 def test_path_for_refuses_the_wrong_identifier() -> None:
     with pytest.raises(InvalidSiret, match="14-digit SIRET"):
-        EVIDENCE["chiffres_affaires"].path_for(Siren("552049447"))
+        ENDPOINTS[Turnover].path_for(Siren("552049447"))
     with pytest.raises(InvalidSiren, match="not a Rna"):
-        EVIDENCE["numero_tva"].path_for(Rna("W751004076"))
+        ENDPOINTS[VatNumber].path_for(Rna("W751004076"))
+
+
+def test_association_is_protected_when_authenticated_and_open_data_otherwise() -> None:
+    endpoint = ENDPOINTS[Association]
+    assert endpoint.template(public=False).endswith("/associations/{siren_or_rna}")
+    assert endpoint.template(public=True).endswith("/associations/open_data/{siren_or_rna}")
+    assert PROTECTED.required_privileges(Association) == {
+        "associations_donnees_protegees", "associations_djepva",
+    }
+    assert PUBLIC.required_privileges(Association) == {"associations", "open_data"}
 
 
 # --- Every contract -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("name", "found"), SUCCESSES)
-def test_every_success_payload_parses_into_its_kind(name: str, found: Case) -> None:
-    endpoint = EVIDENCE[name]
-    fact = parse_body(name, found.payload, PROVENANCE)
-    assert type(fact) is endpoint.kind
+@pytest.mark.parametrize(("kind", "found", "public"), SUCCESSES)
+def test_every_success_payload_parses_into_its_kind(
+    kind: type[Fact], found: Case, public: bool
+) -> None:
+    fact = parse_payload(kind, found.payload, ident_of(found), public=public)
+    assert type(fact) is kind
     assert fact.provenance.source == "api_entreprise"
-    assert fact.provenance.fetched_at == FETCHED
+    assert fact.provenance.endpoint.startswith("/v")
+    if kind is not Identity:
+        assert fact.provenance.public is public  # protected evidence: never on anonymous forms
     if isinstance(fact, Certification):
-        assert fact.scheme == endpoint.scheme
+        assert fact.scheme == kind.model_fields["scheme"].default
 
 
-@pytest.mark.parametrize(("name", "found"), FAILURES)
-def test_every_error_payload_maps_to_a_typed_error(name: str, found: Case) -> None:
-    expected: dict[int, type[UpstreamError]] = {
-        404: NotFound,
-        422: InvalidRequest,
-        502: UpstreamUnavailable,
-        504: UpstreamUnavailable,
-    }
-    request = httpx.Request("GET", "https://entreprise.api.gouv.fr" + EVIDENCE[name].path)
-    response = httpx.Response(found.status, json=found.payload, request=request)
+@pytest.mark.parametrize(("kind", "found", "public"), SUCCESSES)
+def test_every_success_payload_is_cached_within_its_validity(
+    kind: type[Fact], found: Case, public: bool
+) -> None:
+    fact = parse_payload(kind, found.payload, ident_of(found), public=public)
+    now = datetime(2023, 3, 10, 15, 30, tzinfo=UTC)
+    expires_at, stale_until = CachePolicy().expiry(kind, fact, now)
+    assert expires_at <= now + timedelta(days=1)  # turnover, headcount...: one day at most
+    end = validity_end(getattr(fact, "valid_until", None))
+    if end is not None:  # a certificate is never served past its own validity end
+        assert expires_at <= end
+        assert stale_until <= end
+    if getattr(kind, "refresh_hour", None) == 8:  # attestations: refreshed at 08:00 Paris
+        assert expires_at <= next_hour_in_paris(now, 8)
+    if getattr(fact, "refused", False):
+        assert expires_at <= now + timedelta(hours=1)
+        assert stale_until == expires_at
+
+
+def _error_cases() -> list[Any]:
+    found = []
+    for folder in sorted(p.name for p in API_ENTREPRISE.iterdir() if p.is_dir()):
+        for c in cases(folder):
+            if not 200 <= c.status < 300:
+                found.append(pytest.param(c.status, c.payload, id=f"{folder}/{c.path.name}"))
+    return found
+
+
+def _openapi_error_examples() -> list[Any]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with (API_ENTREPRISE / "openapi.yaml").open(encoding="utf-8") as handle:
+        spec = yaml.load(handle, Loader=loader)  # noqa: S506 - a safe loader
+    seen: dict[tuple[int, str], Any] = {}
+    for path, operations in spec["paths"].items():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for status, answer in (operation.get("responses") or {}).items():
+                for media in (answer.get("content") or {}).values():
+                    for example in (media.get("examples") or {}).values():
+                        body = example.get("value") or {}
+                        errors = body.get("errors") if isinstance(body, dict) else None
+                        if not int(status) >= 400 or not errors:
+                            continue
+                        key = (int(status), str(errors[0].get("code")))
+                        seen.setdefault(key, pytest.param(
+                            int(status), body, id=f"openapi-{status}-{key[1]}-{path[:40]}"
+                        ))
+    return list(seen.values())
+
+
+EXPECTED: dict[int, type[UpstreamError]] = {
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: RequestInFlight,
+    422: InvalidRequest,
+    429: RateLimited,
+    451: LegallyUnavailable,
+    502: UpstreamUnavailable,
+    503: UpstreamUnavailable,
+    504: UpstreamUnavailable,
+}
+
+LEGAL = {"errors": [{"code": "01005", "title": "Indisponibilité légale",
+                     "detail": "L'unité légale est indisponible pour des raisons légales",
+                     "meta": {"provider": "INSEE"}}]}
+
+
+@pytest.mark.parametrize(
+    ("status", "payload"),
+    [*_error_cases(), *_openapi_error_examples(), pytest.param(451, LEGAL, id="insee-451")],
+)
+def test_every_error_payload_maps_to_its_typed_error(status: int, payload: Any) -> None:
+    request = httpx.Request("GET", "https://entreprise.api.gouv.fr/v4/whatever/552049447")
+    headers = {"Retry-After": "12"} if status == 429 else {}
+    response = httpx.Response(status, json=payload, headers=headers, request=request)
     error = error_from_response(response, "api_entreprise")
-    assert type(error) is expected[found.status]
-    assert error.code == found.payload["errors"][0]["code"]
+    assert type(error) is EXPECTED[status]
+    assert error.code == payload["errors"][0]["code"]
+    assert error.status == status
+    if status == 429:
+        assert error.retry_after == 12.0
+        assert not isinstance(error, NotFound)  # a 429 is never a negative answer
     # An error body is never read as a fact.
     with pytest.raises(UnexpectedPayload):
-        parse_body(name, found.payload, PROVENANCE)
+        parse_payload(TaxCertificate, payload)
 
 
-def test_error_payloads_listed() -> None:
-    """The non-2xx contracts, for the record (the transport maps them)."""
-    listed = sorted((c.values[1].path.parent.name, c.values[1].status) for c in FAILURES)
-    statuses = {status for _, status in listed}
-    assert statuses == {404, 504}
-    assert ("api_entreprise_v4_acoss_attestations_sociales", 404) in listed
+def test_error_payloads_cover_the_statuses_of_the_issue() -> None:
+    statuses = {p.values[0] for p in [*_error_cases(), *_openapi_error_examples()]}
+    assert {401, 403, 404, 409, 422, 429, 502, 504} <= statuses
+    assert {c.values[0] for c in _error_cases()} >= {404, 502, 504}
 
 
 # --- Attestations -----------------------------------------------------------------------------
 
 
 def test_tax_certificate() -> None:
-    fact = parse("attestation_fiscale", "attestation_delivree")
+    fact = parse(TaxCertificate, "attestation_delivree")
     assert isinstance(fact, TaxCertificate)
     assert fact.issued_on == date(2023, 4, 11)
     assert fact.period_analysed == date(2023, 3, 31)
@@ -263,14 +381,16 @@ def test_tax_certificate() -> None:
     )
     assert fact.document.filename == "attestation-fiscale-dgfip-exemple.pdf"
     assert fact.document.media_type == "application/pdf"
-    assert fact.document.url_expires_at == FETCHED + timedelta(seconds=1234567)
+    assert expires(fact.document, fact, 1234567)
+    assert fact.provenance.endpoint == "/v4/dgfip/unites_legales/306138900/attestation_fiscale"
+    assert fact.provenance.public is False
     assert TaxCertificate.level == "siren"
     assert TaxCertificate.refresh_hour == 8
 
 
 def test_tax_certificate_v3_payload() -> None:
-    fact = parse("attestation_fiscale", "200", V3_VARIANTS["attestation_fiscale"])
-    assert fact.document.url_expires_at == FETCHED + timedelta(seconds=1234567)
+    fact = parse(TaxCertificate, "200", V3_VARIANTS[TaxCertificate])
+    assert expires(fact.document, fact, 1234567)
     assert fact.issued_on is None
 
 
@@ -293,7 +413,7 @@ def test_entity_out_of_scope_is_not_found(folder: str, code: str) -> None:
 
 
 def test_social_certificate_delivered() -> None:
-    fact = parse("attestation_vigilance", "attestation_delivree")
+    fact = parse(SocialCertificate, "attestation_delivree")
     assert isinstance(fact, SocialCertificate)
     assert fact.status == "delivered"
     assert fact.refused is False
@@ -302,11 +422,11 @@ def test_social_certificate_delivered() -> None:
     assert fact.security_code == "YAB458G1B2T8IZW"
     assert fact.document is not None
     assert fact.document.filename == "attestation_vigilance_test.pdf"
-    assert fact.document.url_expires_at == FETCHED + timedelta(days=1)
+    assert expires(fact.document, fact, 86400)
 
 
 def test_social_certificate_refusal_is_a_fact() -> None:
-    fact = parse("attestation_vigilance", "attestation_non_delivree")
+    fact = parse(SocialCertificate, "attestation_non_delivree")
     assert fact.status == "refused"
     assert fact.refused is True
     assert fact.status_label == "Délivrance de l'attestation refusée par l'Urssaf"
@@ -316,38 +436,40 @@ def test_social_certificate_refusal_is_a_fact() -> None:
 
 
 def test_social_certificate_v3_payload_is_delivered() -> None:
-    fact = parse("attestation_vigilance", "200", V3_VARIANTS["attestation_vigilance"])
+    fact = parse(SocialCertificate, "200", V3_VARIANTS[SocialCertificate])
     assert fact.status == "delivered"
-    assert fact.document.url_expires_at == FETCHED + timedelta(seconds=7889238)
+    assert expires(fact.document, fact, 7889238)
 
 
 def test_social_certificate_unknown_status_is_unexpected() -> None:
     data = {"entity_status": {"code": "en_cours"}, "document_url": None}
     with pytest.raises(UnexpectedPayload, match="SocialCertificate"):
-        ev.parse_attestation_vigilance(data, {}, PROVENANCE)
+        parse_payload(SocialCertificate, {"data": data})
 
 
 # --- Documents --------------------------------------------------------------------------------
 
 
 def test_expired_document_url() -> None:
-    fact = parse("cnetp", "200")  # expires_in: 600
+    fact = parse(CnetpCertification, "200")  # expires_in: 600
     document = fact.document
-    assert document.url_expires_at == FETCHED + timedelta(seconds=600)
-    assert not document.is_expired(FETCHED + timedelta(seconds=599))
-    assert document.is_expired(FETCHED + timedelta(seconds=600))
-    assert document.is_expired()  # fetched in 2024: long gone
+    fetched = fact.provenance.fetched_at
+    assert document.url_expires_at == fetched + timedelta(seconds=600)
+    assert not document.is_expired(fetched + timedelta(seconds=599))
+    assert document.is_expired(fetched + timedelta(seconds=600))
     assert not Document(url="https://e.test/a.pdf").is_expired()  # no known expiry
 
 
 def test_unbound_document_cannot_fetch() -> None:
-    document = parse("attestation_fiscale", "200").document
+    from dlnuf.errors import ConfigurationError
+
+    document = parse(TaxCertificate, "200").document
     with pytest.raises(ConfigurationError, match=r"use client\.fetch_document\(doc\)"):
         document.fetch()
 
 
 def test_bound_document_fetches_and_binding_is_not_part_of_the_value() -> None:
-    fact = parse("attestation_fiscale", "200")
+    fact = parse(TaxCertificate, "200")
     seen: list[Document] = []
 
     def fetcher(doc: Document) -> bytes:
@@ -366,10 +488,10 @@ def test_bound_document_fetches_and_binding_is_not_part_of_the_value() -> None:
 
 
 def test_document_filename_and_media_type() -> None:
-    rne = parse("extrait_rne", "200").document
+    rne = parse(RneExtract, "200").document
     assert rne.filename == "companies.pdf"  # a query-string URL: the path's last segment
     assert rne.url_expires_at is None
-    qualifelec = parse("qualifelec", "200-certification-qualifelec_rge_sans-domaine")
+    qualifelec = parse(QualifelecCertification, "200-certification-qualifelec_rge_sans-domaine")
     image = qualifelec.details[0].document
     assert image.media_type == "image/jpeg"
     assert image.filename == "exemple-certificat-qualifelec-bac-a-sable.jpg"
@@ -378,14 +500,14 @@ def test_document_filename_and_media_type() -> None:
 def test_document_url_must_be_http() -> None:
     data = {"document_url": "file:///etc/passwd", "document_url_expires_in": 60}
     with pytest.raises(UnexpectedPayload, match="document_url"):
-        ev.parse_attestation_fiscale(data, {}, PROVENANCE)
+        parse_payload(TaxCertificate, {"data": data})
 
 
 # --- Registries -------------------------------------------------------------------------------
 
 
 def test_registry_extract() -> None:
-    fact = parse("extrait_kbis", "200")
+    fact = parse(RegistryExtract, "200")
     assert isinstance(fact, RegistryExtract)
     assert fact.siren == "552049447"
     assert fact.registration_number == "RCS PARIS 552 049 447"
@@ -435,7 +557,7 @@ def test_registry_extract_without_siren_is_unexpected() -> None:
 
 
 def test_directors() -> None:
-    fact = parse("mandataires_sociaux", "200")
+    fact = parse(Directors, "200")
     assert isinstance(fact, Directors)
     person, company = fact.directors
     assert (person.kind, person.last_name, person.first_names, person.role) == (
@@ -453,7 +575,7 @@ def test_directors() -> None:
 
 
 def test_rne_extract() -> None:
-    fact = parse("extrait_rne", "200")
+    fact = parse(RneExtract, "200")
     assert isinstance(fact, RneExtract)
     assert fact.siren == "552049447"
     assert fact.legal_name == "SOCIETE NATIONALE SNCF"
@@ -471,14 +593,15 @@ def test_rne_extract_of_a_sole_trader_is_named_after_them() -> None:
     data = json.loads(json.dumps(case("api_entreprise_v3_inpi_rne_extrait_rne", "200").payload))
     company = data["data"]["identite_entreprise"]
     company |= {"denomination": None, "nom": "MARTIN", "prenoms": ["Jeanne", None, "Marie"]}
-    assert parse_body("extrait_rne", data, PROVENANCE).legal_name == "Jeanne Marie MARTIN"
+    assert parse_payload(RneExtract, data).legal_name == "Jeanne Marie MARTIN"
 
 
 # --- Figures ----------------------------------------------------------------------------------
 
 
 def test_turnover_newest_first() -> None:
-    folder = EVIDENCE["chiffres_affaires"].contract_dir
+    folder = ENDPOINTS[Turnover].contract_dir
+    assert folder is not None
     entries = [case(folder, f"200-{year}").payload["data"][0] for year in (2023, 2022, 2024)]
     entries.append({"data": {"chiffre_affaires": "900001", "date_fin_exercice": "2021-12-01"}})
     entries[0]["data"] = {**entries[0]["data"], "chiffre_affaires": 1234567.6}
@@ -494,7 +617,7 @@ def test_turnover_newest_first() -> None:
 
 
 def test_turnover_contract() -> None:
-    fact = parse("chiffres_affaires", "200-2024")
+    fact = parse(Turnover, "200-2024")
     assert [(y.amount, y.closing_date, y.start_date) for y in fact.years] == [
         (900001, date(2024, 12, 1), None)
     ]
@@ -516,13 +639,13 @@ def test_turnover_with_no_usable_year_is_unexpected() -> None:
     ],
 )
 def test_headcount(name: str, year: int, headcount: float) -> None:
-    fact = parse("effectifs_annuels", name)
+    fact = parse(Headcount, name)
     assert isinstance(fact, Headcount)
     assert (fact.year, fact.headcount, fact.nature) == (year, headcount, "effectif_moyen_annuel")
 
 
 def test_headcount_takes_the_latest_figure_of_each_regime() -> None:
-    fact = parse("effectifs_annuels", "200-2023")
+    fact = parse(Headcount, "200-2023")
     # regime_agricole: 12 on 2023-02-09, then null ("nobody") on 2023-05-09.
     assert fact.headcount == 13.0
     assert [(e.regime, e.value, e.updated_on) for e in fact.regimes] == [
@@ -543,7 +666,7 @@ def test_headcount_takes_the_latest_figure_of_each_regime() -> None:
 
 
 def test_vat_number_is_checked_against_the_computed_key() -> None:
-    staging = parse("numero_tva", "200")
+    staging = parse(VatNumber, "200")
     assert isinstance(staging, VatNumber)
     assert staging.number == "FR82552049447"
     assert staging.siren == "552049447"
@@ -559,7 +682,7 @@ def test_vat_number_is_checked_against_the_computed_key() -> None:
 
 
 def test_association() -> None:
-    fact = parse("association", "association")
+    fact = parse(Association, "association")
     assert isinstance(fact, Association)
     assert (fact.rna, fact.siren) == ("W301000624", "389486242")
     assert fact.title == "ASSOCIATION SPORTIVE SALINDROISE"
@@ -577,10 +700,12 @@ def test_association() -> None:
         ("Secrétaire générale", "38948624200040"),
     ]
     assert fact.provenance.updated_at == datetime(2020, 6, 8, tzinfo=UTC)
+    assert fact.provenance.endpoint == "/v4/djepva/api-association/associations/389486242"
+    assert fact.provenance.public is False
 
 
 def test_alsace_moselle_association_has_no_rna() -> None:
-    fact = parse("association", "association_regime_alsace_moselle")
+    fact = parse(Association, "association_regime_alsace_moselle")
     assert fact.rna is None
     assert fact.siren == "424179364"
     assert fact.regime == "Alsace-Moselle"
@@ -597,31 +722,34 @@ def test_alsace_moselle_association_has_no_rna() -> None:
     assert fact.approvals[0].granted_on == date(2018, 3, 3)
 
 
-@pytest.mark.parametrize("endpoint", ["association", "association_open_data"])
-def test_association_without_siren(endpoint: str) -> None:
-    fact = parse(endpoint, "association_sans_siren")
+@pytest.mark.parametrize("public", [False, True])
+def test_association_without_siren(public: bool) -> None:
+    fact = parse(Association, "association_sans_siren", public=public)
     assert (fact.rna, fact.siren, fact.head_office_siret) == ("W604004799", None, None)
     assert fact.active is False
     assert fact.creation_date is None
     assert fact.published_on == date(2003, 5, 3)
 
 
-def test_open_data_association_has_no_representatives() -> None:
-    assert EVIDENCE["association_open_data"].public
-    assert parse("association_open_data", "association").legal_representatives == ()
+def test_open_data_association_is_public_and_has_no_representatives() -> None:
+    fact = parse(Association, "association", public=True)
+    assert fact.legal_representatives == ()
+    assert fact.provenance.public is True
+    assert fact.provenance.endpoint == (
+        "/v4/djepva/api-association/associations/open_data/389486242"
+    )
 
 
 def test_association_rna_v3() -> None:
-    fact = parse("association_rna", "200")
+    data = case("api_entreprise_v3_mi_associations", "200").payload["data"]
+    fact = ev.parse_association_rna(data, {}, PROVENANCE)
     assert fact.rna == "W751234567"
     assert fact.title == "ASSOCIATION POUR LE DEVELOPPEMENT DU NUMERIQUE"
     assert fact.creation_date == date(2001, 5, 15)
     assert fact.head_office.postal_code == "75007"
     # 44306184100028 (staging) fails the SIRET checksum: no SIRET, no SIREN from it.
     assert (fact.head_office_siret, fact.siren) == (None, None)
-    data = dict(case("api_entreprise_v3_mi_associations", "200").payload["data"])
-    data["siret"] = "38948624200057"  # an establishment, not the head office
-    other = ev.parse_association_rna(data, {}, PROVENANCE)
+    other = ev.parse_association_rna({**data, "siret": "38948624200057"}, {}, PROVENANCE)
     assert (other.head_office_siret, other.siren) == (None, "389486242")
 
 
@@ -634,7 +762,8 @@ def test_association_without_any_identity_is_unexpected() -> None:
 
 
 def test_qualibat() -> None:
-    fact = parse("qualibat", "200")
+    fact = parse(QualibatCertification, "200")
+    assert isinstance(fact, QualibatCertification)
     assert (fact.scheme, fact.valid_from, fact.valid_until) == (
         "qualibat",
         date(2023, 1, 1),
@@ -656,14 +785,14 @@ def test_qualibat() -> None:
 
 
 def test_qualibat_v3_is_a_document() -> None:
-    fact = parse("qualibat", "200", V3_VARIANTS["qualibat"])
+    fact = parse(QualibatCertification, "200", V3_VARIANTS[QualibatCertification])
     assert (fact.details, fact.valid_until) == ((), None)
-    assert fact.document.url_expires_at == FETCHED + timedelta(seconds=7889238)
+    assert expires(fact.document, fact, 7889238)
     assert fact.is_valid_on(date(2024, 1, 1)) is None
 
 
 def test_opqibi() -> None:
-    fact = parse("opqibi", "200")
+    fact = parse(OpqibiCertification, "200")
     assert (fact.reference, fact.valid_from, fact.valid_until) == (
         "string",
         date(2021, 1, 28),
@@ -675,7 +804,7 @@ def test_opqibi() -> None:
 
 
 def test_rge() -> None:
-    fact = parse("rge", "200")
+    fact = parse(RgeCertification, "200")
     assert (fact.valid_from, fact.valid_until) == (date(2020, 12, 24), date(2025, 8, 1))
     assert [q.body for q in fact.details] == ["qualibat", "qualifelec"]
     first = fact.details[0]
@@ -685,19 +814,22 @@ def test_rge() -> None:
 
 
 def test_rge_leaves_archived_certificates_out() -> None:
-    data = json.loads(json.dumps(case(EVIDENCE["rge"].contract_dir, "200").payload["data"]))
+    folder = ENDPOINTS[RgeCertification].contract_dir
+    assert folder is not None
+    data = json.loads(json.dumps(case(folder, "200").payload["data"]))
     data[0]["data"]["meta"]["archived"] = True
     assert [q.body for q in ev.parse_rge(data, {}, PROVENANCE).details] == ["qualifelec"]
 
 
 def test_qualifelec() -> None:
-    two = parse("qualifelec", "200-certification-qualifelec_2-certificats_sans-domaine")
+    two = parse(QualifelecCertification,
+                "200-certification-qualifelec_2-certificats_sans-domaine")
     assert [(q.code, q.valid_until) for q in two.details] == [
         ("2840", date(2024, 1, 31)),
         ("2841", date(2024, 7, 31)),
     ]
     assert (two.valid_from, two.valid_until) == (date(2023, 2, 1), date(2024, 7, 31))
-    probation = parse("qualifelec", "200-certification-qualifelec_probatoire_rge")
+    probation = parse(QualifelecCertification, "200-certification-qualifelec_probatoire_rge")
     (qualification,) = probation.details
     assert (qualification.rge, qualification.probationary) == (True, True)
     assert qualification.domains == ("Réseaux de Communications", "Sécurité")
@@ -708,27 +840,34 @@ def test_qualifelec() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "expires_in"),
-    [("fntp", 7889238), ("cnetp", 600), ("cibtp", 600), ("probtp", 7889238)],
+    ("kind", "expires_in"),
+    [
+        (FntpCertification, 7889238),
+        (CnetpCertification, 600),
+        (CibtpCertification, 600),
+        (ProbtpCertification, 7889238),
+    ],
+    ids=lambda v: getattr(v, "__name__", str(v)),
 )
-def test_document_only_attestations(name: str, expires_in: int) -> None:
-    fact = parse(name, "200")
-    assert fact.scheme == name
+def test_document_only_attestations(kind: type[Certification], expires_in: int) -> None:
+    fact = parse(kind, "200")
+    assert type(fact) is kind
     assert fact.status is None
-    assert fact.document.url_expires_at == FETCHED + timedelta(seconds=expires_in)
+    assert expires(fact.document, fact, expires_in)
 
 
 @pytest.mark.parametrize(
-    ("name", "case_name", "status"),
+    ("kind", "case_name", "status"),
     [
-        ("probtp_compliance", "200", "compliant"),
-        ("probtp_compliance", "200_non_conforme", "non_compliant"),
-        ("msa", "200", "compliant"),
+        (ProbtpCompliance, "200", "compliant"),
+        (ProbtpCompliance, "200_non_conforme", "non_compliant"),
+        (MsaCertification, "200", "compliant"),
     ],
+    ids=str,
 )
-def test_compliance(name: str, case_name: str, status: str) -> None:
-    fact = parse(name, case_name)
-    assert (fact.scheme, fact.status, fact.document) == (name, status, None)
+def test_compliance(kind: type[Certification], case_name: str, status: str) -> None:
+    fact = parse(kind, case_name)
+    assert (type(fact), fact.status, fact.document) == (kind, status, None)
 
 
 @pytest.mark.parametrize(
@@ -741,29 +880,30 @@ def test_msa_statuses(raw: str, status: str) -> None:
 
 # --- Malformed payloads -----------------------------------------------------------------------
 
-PARSERS = sorted({e.parse for e in EVIDENCE.values()}, key=lambda p: p.__name__)
 JUNK: list[Any] = [None, 42, "data", [], {}, {"data": {}}, [None, 1, "x"], True]
+COLLECTIONS = (Turnover, RgeCertification, QualifelecCertification, Directors)
 
 
-@pytest.mark.parametrize("parser", PARSERS, ids=lambda p: p.__name__)
+@pytest.mark.parametrize("kind", list(ENDPOINTS), ids=lambda k: k.__name__)
 @pytest.mark.parametrize("data", JUNK, ids=repr)
-def test_junk_is_an_unexpected_payload(parser: Any, data: Any) -> None:
-    if data == [] and parser in (
-        ev.parse_chiffres_affaires,
-        ev.parse_rge,
-        ev.parse_qualifelec,
-        ev.parse_mandataires_sociaux,
-    ):
-        assert isinstance(parser(data, {}, PROVENANCE), Fact)  # an empty collection
+def test_junk_is_an_unexpected_payload(kind: type[Fact], data: Any) -> None:
+    if data == [] and kind in COLLECTIONS:
+        assert isinstance(parse_payload(kind, {"data": data}), kind)  # an empty collection
         return
     with pytest.raises(UnexpectedPayload) as info:
-        parser(data, {}, PROVENANCE)
+        parse_payload(kind, {"data": data})
     assert info.value.source == "api_entreprise"
 
 
-def test_parse_body_needs_an_object() -> None:
+@pytest.mark.parametrize("data", JUNK, ids=repr)
+def test_junk_rna_record_is_an_unexpected_payload(data: Any) -> None:
+    with pytest.raises(UnexpectedPayload):
+        ev.parse_association_rna(data, {}, PROVENANCE)
+
+
+def test_a_body_that_is_not_an_object_is_unexpected() -> None:
     with pytest.raises(UnexpectedPayload, match="JSON list"):
-        parse_body("numero_tva", [], PROVENANCE)
+        parse_payload(VatNumber, [])
 
 
 JSON = st.recursive(
@@ -775,9 +915,11 @@ JSON = st.recursive(
 )
 
 
-def _shaped(directory: str, name: str) -> st.SearchStrategy[Any]:
+def _shaped(kind: type[Fact], name: str) -> st.SearchStrategy[Any]:
     """The real payload's ``data`` with each field kept, dropped or replaced by random JSON."""
-    data = case(directory, name).payload["data"]
+    folder = ENDPOINTS[kind].contract_dir
+    assert folder is not None
+    data = case(folder, name).payload["data"]
     sample = data[0]["data"] if isinstance(data, list) else data
     shaped = st.fixed_dictionaries({}, optional={k: st.just(v) | JSON for k, v in sample.items()})
     if isinstance(data, list):
@@ -786,26 +928,25 @@ def _shaped(directory: str, name: str) -> st.SearchStrategy[Any]:
 
 
 FUZZED = [
-    ("attestation_vigilance", "attestation_delivree"),
-    ("extrait_kbis", "200"),
-    ("association", "association_regime_alsace_moselle"),
-    ("chiffres_affaires", "200-2024"),
-    ("qualifelec", "200-certification-qualifelec_probatoire_rge"),
+    (SocialCertificate, "attestation_delivree"),
+    (RegistryExtract, "200"),
+    (Association, "association_regime_alsace_moselle"),
+    (Turnover, "200-2024"),
+    (QualifelecCertification, "200-certification-qualifelec_probatoire_rge"),
 ]
 
 
-@pytest.mark.parametrize(("name", "case_name"), FUZZED)
+@pytest.mark.parametrize(("kind", "case_name"), FUZZED, ids=str)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_random_json_gives_a_fact_or_unexpected_payload(
-    name: str, case_name: str, data: st.DataObject
+    kind: type[Fact], case_name: str, data: st.DataObject
 ) -> None:
-    endpoint = EVIDENCE[name]
-    value = data.draw(JSON | _shaped(endpoint.contract_dir, case_name))
+    value = data.draw(JSON | _shaped(kind, case_name))
     meta = data.draw(st.dictionaries(st.text(max_size=8), JSON, max_size=3))
     try:
-        fact = endpoint.parse(value, meta, PROVENANCE)
+        fact = parse_payload(kind, {"data": value, "meta": meta})
     except UnexpectedPayload:
         return
-    assert type(fact) is endpoint.kind
+    assert type(fact) is kind
     assert type(fact).model_validate_json(fact.model_dump_json()) == fact

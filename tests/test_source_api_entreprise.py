@@ -20,7 +20,7 @@ from dlnuf.identifiers import Siren, Siret
 from dlnuf.ratelimit import Quota
 from dlnuf.sources import api_entreprise
 from dlnuf.sources.api_entreprise import ApiEntreprise
-from dlnuf.sources.base import Source
+from dlnuf.sources.base import GuardedSource, Source
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.secret-token-value"
 DINUM = "13002526500013"
@@ -65,11 +65,13 @@ def parse(body: Any, *, ident: Siret = SNCF, authenticated: bool = True) -> Iden
 # --- The source ---------------------------------------------------------------------------
 
 
-def test_it_is_a_source_providing_identity_in_the_json_pool() -> None:
+def test_it_is_a_source_providing_every_kind_of_its_table() -> None:
     src = source()
     assert isinstance(src, Source)
+    assert isinstance(src, GuardedSource)
     assert src.name == "api_entreprise"
-    assert src.provides == frozenset({Identity})
+    assert src.provides == frozenset(api_entreprise.ENDPOINTS)
+    assert Identity in src.provides
     assert src.quota(Identity) == Quota("api_entreprise:json", 250, 60)
     assert src.base_url == "https://entreprise.api.gouv.fr"
     assert src.mount is None

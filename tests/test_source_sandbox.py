@@ -16,6 +16,7 @@ from dlnuf.config import Settings
 from dlnuf.errors import ConfigurationError, NotFound
 from dlnuf.facts.identity import Identity
 from dlnuf.identifiers import Siret
+from dlnuf.sources.api_entreprise import ApiEntreprise
 from dlnuf.sources.base import Source, load_source
 from dlnuf.sources.sandbox import SANDBOX_URL, Sandbox, load_responses
 from dlnuf.transport import error_from_response
@@ -56,7 +57,8 @@ def test_it_is_a_source_loaded_by_name_that_needs_no_configuration() -> None:
     assert src.name == "sandbox"
     assert src.base_url == SANDBOX_URL
     assert isinstance(src.mount, httpx.MockTransport)
-    assert src.provides == frozenset({Identity})
+    assert Identity in src.provides
+    assert src.provides == ApiEntreprise.provides  # evidence too (sandbox_data/evidence.json)
 
 
 def test_the_base_url_cannot_be_pointed_at_the_network() -> None:
@@ -233,9 +235,14 @@ def test_the_build_script_regenerates_the_data_byte_for_byte(
     _build_script(monkeypatch).main(["--out", str(tmp_path)])
     assert "responses.json" in capsys.readouterr().out
     built = sorted(p.name for p in tmp_path.iterdir())
-    shipped = sorted(p.name for p in DATA.iterdir() if p.is_file())
+    # evidence.json and the NOTICE's last section come from build_sandbox_evidence.py.
+    shipped = sorted(p.name for p in DATA.iterdir() if p.is_file() and p.name != "evidence.json")
     assert built == shipped
     for name in built:
+        if name == "NOTICE":
+            notice = (DATA / name).read_text(encoding="utf-8")
+            assert notice.startswith((tmp_path / name).read_text(encoding="utf-8").rstrip())
+            continue
         assert (tmp_path / name).read_bytes() == (DATA / name).read_bytes(), name
 
 

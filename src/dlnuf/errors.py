@@ -15,6 +15,7 @@ from typing import ClassVar
 __all__ = [
     "ConfigurationError",
     "DlnufError",
+    "DocumentExpired",
     "Forbidden",
     "InvalidIdentifier",
     "InvalidRequest",
@@ -83,6 +84,14 @@ class InvalidRna(InvalidIdentifier):
 
 class ConfigurationError(DlnufError):
     """The client is configured in a way that cannot work (missing token, bad recipient...)."""
+
+
+class DocumentExpired(DlnufError):
+    """A document's temporary URL no longer works and its bytes were never kept.
+
+    Collect the fact again for a fresh URL, and fetch the document promptly:
+    dlnuf keeps the bytes once they are downloaded.
+    """
 
 
 class UnsupportedKind(DlnufError):

@@ -26,23 +26,34 @@ from .base import Fact, Level, utcnow
 from .identity import Address
 
 __all__ = [
+    "CERTIFICATION_KINDS",
     "Approval",
     "Association",
     "Capital",
     "Certification",
     "CertificationScheme",
+    "CibtpCertification",
+    "CnetpCertification",
     "ComplianceStatus",
     "Director",
     "Directors",
     "Document",
+    "FntpCertification",
     "Headcount",
     "HeadcountEntry",
     "Insurance",
     "LegalRepresentative",
     "LocalRegistration",
+    "MsaCertification",
     "Observation",
+    "OpqibiCertification",
+    "ProbtpCertification",
+    "ProbtpCompliance",
+    "QualibatCertification",
+    "QualifelecCertification",
     "Qualification",
     "RegistryExtract",
+    "RgeCertification",
     "RneExtract",
     "SocialCertificate",
     "TaxCertificate",
@@ -460,10 +471,13 @@ class Qualification(_Part):
 class Certification(Fact):
     """A professional certification or a contribution attestation (Qualibat, RGE, MSA...).
 
-    One class for every scheme (``scheme`` says which): a document-only
-    attestation (FNTP, CNETP, CIBTP, ProBTP) has just ``document``; MSA and
-    ProBTP compliance have just ``status``. ``level`` is that of the endpoint
-    (most are per establishment; OPQIBI, FNTP and CNETP are per legal unit).
+    The base of the certification kinds: each scheme is a subclass, and the
+    subclass is the kind (``client.get(siret, QualibatCertification)``);
+    ``isinstance(fact, Certification)`` holds for all of them and ``scheme``
+    says which. A document-only attestation (FNTP, CNETP, CIBTP, ProBTP) has
+    just ``document``; MSA and ProBTP compliance have just ``status``. ``level``
+    is that of the endpoint (most are per establishment; OPQIBI, FNTP and CNETP
+    are per legal unit).
     """
 
     level: ClassVar[Level] = "siret"
@@ -486,3 +500,86 @@ class Certification(Fact):
         if self.valid_until is None:
             return None
         return (self.valid_from is None or self.valid_from <= day) and day <= self.valid_until
+
+
+class QualibatCertification(Certification):
+    """Qualibat certification bâtiment: building trade qualifications, insurances, PDF."""
+
+    scheme: Literal["qualibat"] = "qualibat"
+
+
+class OpqibiCertification(Certification):
+    """OPQIBI certification ingénierie: engineering qualifications (per legal unit)."""
+
+    level: ClassVar[Level] = "siren"
+
+    scheme: Literal["opqibi"] = "opqibi"
+
+
+class RgeCertification(Certification):
+    """ADEME RGE (reconnu garant de l'environnement): one qualification per certificate."""
+
+    scheme: Literal["rge"] = "rge"
+
+
+class QualifelecCertification(Certification):
+    """Qualifelec certificates: electrical trade qualifications, insurances."""
+
+    scheme: Literal["qualifelec"] = "qualifelec"
+
+
+class FntpCertification(Certification):
+    """FNTP carte professionnelle travaux publics (a PDF; per legal unit)."""
+
+    level: ClassVar[Level] = "siren"
+
+    scheme: Literal["fntp"] = "fntp"
+
+
+class CnetpCertification(Certification):
+    """CNETP attestation: paid holidays and bad-weather contributions paid (a PDF; per
+    legal unit)."""
+
+    level: ClassVar[Level] = "siren"
+
+    scheme: Literal["cnetp"] = "cnetp"
+
+
+class CibtpCertification(Certification):
+    """CIBTP attestation: paid holidays and bad-weather contributions paid (a PDF)."""
+
+    scheme: Literal["cibtp"] = "cibtp"
+
+
+class ProbtpCertification(Certification):
+    """ProBTP attestation: supplementary pension contributions paid (a PDF)."""
+
+    scheme: Literal["probtp"] = "probtp"
+
+
+class ProbtpCompliance(Certification):
+    """ProBTP compliance: whether pension contributions are paid up (``status``)."""
+
+    scheme: Literal["probtp_compliance"] = "probtp_compliance"
+
+
+class MsaCertification(Certification):
+    """MSA compliance: whether agricultural social contributions are paid up (``status``)."""
+
+    scheme: Literal["msa"] = "msa"
+
+
+CERTIFICATION_KINDS: dict[CertificationScheme, type[Certification]] = {
+    "qualibat": QualibatCertification,
+    "opqibi": OpqibiCertification,
+    "rge": RgeCertification,
+    "qualifelec": QualifelecCertification,
+    "fntp": FntpCertification,
+    "cnetp": CnetpCertification,
+    "cibtp": CibtpCertification,
+    "probtp": ProbtpCertification,
+    "probtp_compliance": ProbtpCompliance,
+    "msa": MsaCertification,
+}
+"""The certification kind of each scheme."""
+

@@ -5,25 +5,32 @@ Every call carries a bearer token and three query parameters the upstream checks
 anything, so a misconfiguration fails at once with a message saying what to set,
 without spending quota.
 
-The source is organised around :data:`ENDPOINTS`, a table from kind of fact to
-:class:`Endpoint` (path template with ``{siret}`` or ``{siren}``, the level it is
-looked up by, its quota pool, its parser). Adding a kind (attestations, Kbis,
-turnover...) is adding one entry to that table and one parser function taking a
-:class:`Reply`; :meth:`ApiEntreprise.request`, :meth:`ApiEntreprise.parse`,
-``provides`` and ``quota`` follow from the table.
+The source is organised around :data:`ENDPOINTS`, the one table of what it
+provides: kind of fact -> :class:`Endpoint` (path template exactly as in the
+OpenAPI, its public variant if any, the level it is looked up by, its quota
+pool, its parser, the upstream provider and the token privileges it needs).
+:meth:`ApiEntreprise.request`, :meth:`ApiEntreprise.parse`, ``provides`` and
+``quota`` follow from the table; the evidence parsers live in
+:mod:`dlnuf.sources.api_entreprise_evidence`.
 
-Identity comes from the INSEE establishment endpoint: the protected
-``/v4/insee/sirene/etablissements/{siret}`` when ``Settings.authenticated`` is
-true, else its public ``diffusibles`` variant, where INSEE replaces the values a
-person refused to publish with ``"[ND]"`` (they become ``None`` and are listed in
-:attr:`~dlnuf.facts.base.Fact.withheld`).
+Identity and Association have a public variant: the protected path when
+``Settings.authenticated`` is true, else the public one (INSEE ``diffusibles``,
+DJEPVA ``open_data``), where values a person refused to publish are ``"[ND]"``
+(they become ``None`` and are listed in :attr:`~dlnuf.facts.base.Fact.withheld`).
+
+Beyond the data calls the source builds and reads (it sends nothing itself):
+``GET /privileges`` (what the token may call: the client reads it once and
+reports a kind the token may not call as :class:`~dlnuf.errors.Forbidden`
+without a request) and ``GET /ping/<provider>`` (whether an upstream provider is
+up: the client asks after a provider failed, before calling it again).
 """
 
 from __future__ import annotations
 
+import string
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 import httpx
@@ -33,41 +40,91 @@ from ..config import Settings
 from ..errors import (
     ConfigurationError,
     DlnufError,
+    InvalidSiren,
     InvalidSiret,
     UnexpectedPayload,
     UnsupportedKind,
 )
 from ..facts.base import Fact, Level, Provenance
-from ..facts.identity import Address, Diffusion, Identity
-from ..identifiers import Rna, Siren, Siret
+from ..facts.evidence import (
+    Association,
+    CibtpCertification,
+    CnetpCertification,
+    Directors,
+    FntpCertification,
+    Headcount,
+    MsaCertification,
+    OpqibiCertification,
+    ProbtpCertification,
+    ProbtpCompliance,
+    QualibatCertification,
+    QualifelecCertification,
+    RegistryExtract,
+    RgeCertification,
+    RneExtract,
+    SocialCertificate,
+    TaxCertificate,
+    Turnover,
+    VatNumber,
+)
+from ..facts.identity import Address, Identity
+from ..identifiers import Rna, Siren, Siret, parse_siret_or_siren
 from ..ratelimit import Quota
+from . import api_entreprise_evidence as ev
 from ._parse import (
     Reader,
+    as_dict,
+    diffusion_status,
     dig,
     json_object,
     make_provenance,
     naf_code,
     person_name,
+    siret_or_none,
     unix_date,
     unix_datetime,
 )
 from .base import Identifier
 
 __all__ = [
+    "CIBTP_POOL",
     "DEFAULT_BASE_URL",
+    "DGFIP_ATTESTATION_POOL",
+    "DOCUMENTS_POOL",
     "ENDPOINTS",
+    "INPI_POOL",
     "JSON_POOL",
+    "PING_POOL",
+    "URSSAF_POOL",
     "ApiEntreprise",
     "Endpoint",
     "Reply",
+    "parse_identity",
+    "with_data",
 ]
 
 DEFAULT_BASE_URL = "https://entreprise.api.gouv.fr"
+
 JSON_POOL = Quota("api_entreprise:json", 250, 60)
-"""The 250 requests/minute pool shared by the JSON endpoints (INSEE, Infogreffe, DGFIP...)."""
+"""250/min shared by the JSON endpoints (INSEE, Infogreffe, DGFIP turnover, VAT...)."""
+URSSAF_POOL = Quota("api_entreprise:urssaf", 100, 60)
+"""100/min for the URSSAF attestation de vigilance."""
+DOCUMENTS_POOL = Quota("api_entreprise:documents", 50, 60)
+"""50/min shared by the document endpoints (PDF attestations, cards) and GIP-MDS."""
+INPI_POOL = Quota("api_entreprise:inpi", 15, 60)
+"""15/min for the INPI RNE."""
+DGFIP_ATTESTATION_POOL = Quota("api_entreprise:dgfip_attestation_fiscale", 5, 60)
+"""5/min for the DGFIP attestation fiscale alone."""
+CIBTP_POOL = Quota("api_entreprise:cibtp", 5, 60)
+"""5/min for the CIBTP attestation alone."""
+PING_POOL = Quota("api_entreprise:ping", 600, 60)
+"""``/ping/<provider>`` is not rate limited upstream; this only bounds dlnuf's own pings."""
 
 MAX_OBJECT_LENGTH = 50
 """``object`` must be shorter than this (the upstream refuses longer ones)."""
+
+_UP_STATUSES = frozenset({"ok", "unknown"})
+"""``/ping`` statuses that do not say the provider is down (``unknown``: it cannot tell)."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +133,7 @@ class Reply:
 
     ``ident`` is the identifier asked for; ``endpoint`` the path answered (from the
     response's request, else the path this source builds for ``ident``);
-    ``public`` is true when that is a public (``diffusibles``) endpoint.
+    ``public`` is true when that is a public (``diffusibles``, ``open_data``) endpoint.
     """
 
     source: str
@@ -96,61 +153,88 @@ Parser = Callable[[Reply], Fact]
 """Turns a :class:`Reply` into a fact; may raise KeyError/TypeError/ValueError on junk."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Endpoint:
     """How one kind of fact is fetched from API Entreprise.
 
-    ``path`` is the protected path template (``{siret}`` or ``{siren}``);
-    ``public_path`` the ``diffusibles`` variant used when the settings are not
-    ``authenticated`` (``None``: the endpoint has no public variant and ``path``
-    is always used).
+    ``path`` is the protected path template, exactly as in the OpenAPI
+    (``{siret}``, ``{siren}``, ``{year}``, ``{siren_or_rna}``); ``public_path``
+    the public variant used when the settings are not ``authenticated``
+    (``None``: there is none and ``path`` is always used). ``provider`` names the
+    upstream for ``/ping/<provider>``; ``privileges`` (``public_privileges``) are
+    the token privileges of which any one allows the call (empty: not checked).
+    ``contract_dir`` (``public_contract_dir``) names the operator's contract
+    folder of the endpoint.
     """
 
     path: str
     level: Level
     quota: Quota
     parser: Parser
+    provider: str
+    privileges: frozenset[str] = frozenset()
+    contract_dir: str | None = None
     public_path: str | None = None
+    public_privileges: frozenset[str] = frozenset()
+    public_contract_dir: str | None = None
+
+    def template(self, public: bool = False) -> str:
+        """The path template used in the public (``True``) or protected scope."""
+        return self.public_path if public and self.public_path is not None else self.path
+
+    def placeholders(self, public: bool = False) -> tuple[str, ...]:
+        """The names between braces in the template, in order."""
+        parts = string.Formatter().parse(self.template(public))
+        return tuple(name for _, name, _, _ in parts if name)
+
+    def needs(self, public: bool = False) -> frozenset[str]:
+        """The privileges of which the token needs one (empty: not checked)."""
+        return self.public_privileges if public and self.public_path else self.privileges
+
+    def path_for(
+        self, ident: Siret | Siren | Rna, *, year: int | None = None, public: bool = False
+    ) -> str:
+        """The template filled for ``ident`` (a SIRET gives its SIREN where one is wanted).
+
+        ``year`` (headcount) defaults to last year, the latest one the upstream has.
+        Raises :class:`~dlnuf.errors.InvalidSiret` when the endpoint needs a SIRET and
+        got a SIREN, :class:`~dlnuf.errors.InvalidSiren` when it got an RNA number it
+        cannot take.
+        """
+        siret = ident if isinstance(ident, Siret) else None
+        siren = ident.siren if isinstance(ident, Siret) else (
+            ident if isinstance(ident, Siren) else None
+        )
+        rna = ident if isinstance(ident, Rna) else None
+        values: dict[str, str | None] = {
+            "siret": siret,
+            "siren": siren,
+            "siren_or_rna": rna or siren,
+            "siret_or_rna": rna or siret,
+            "year": str(year if year is not None else date.today().year - 1),
+        }
+        for name in self.placeholders(public):
+            if values.get(name) is None:
+                if "siret" in name and rna is None:
+                    raise InvalidSiret(
+                        ident,
+                        "length",
+                        "this endpoint is about one establishment: give its 14-digit SIRET",
+                    )
+                raise InvalidSiren(
+                    ident,
+                    "type",
+                    f"this endpoint takes a {name.replace('_', ' ')}, not a {type(ident).__name__}",
+                )
+        return self.template(public).format(**values)
 
 
 # --- Identity ---------------------------------------------------------------------------
 
-_DIFFUSION_RANK: dict[str, Diffusion] = {
-    "diffusible": "diffusible",
-    "o": "diffusible",
-    "partiellement_diffusible": "partiellement_diffusible",
-    "p": "partiellement_diffusible",
-    "non_diffusible": "non_diffusible",
-    "n": "non_diffusible",
-}
-_ORDER: tuple[Diffusion, ...] = ("diffusible", "partiellement_diffusible", "non_diffusible")
-
-
-def _diffusion(*raw: Any) -> Diffusion:
-    """The most restrictive of the statuses given; an unknown status is not "diffusible"."""
-    found: list[Diffusion] = []
-    for value in raw:
-        if value is None:
-            continue
-        key = str(value).strip().lower()
-        found.append(_DIFFUSION_RANK.get(key, "partiellement_diffusible"))
-    if not found:
-        return "diffusible"
-    return max(found, key=_ORDER.index)
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _siret_or_none(value: Any) -> Siret | None:
-    return Siret(value) if isinstance(value, str) and Siret.is_valid(value) else None
-
-
 def _naf(r: Reader, data: dict[str, Any]) -> tuple[str | None, str | None]:
     """The establishment's NAF rev. 2 activity (code, label); older nomenclatures: unknown."""
-    candidates = [_dict(data.get("activite_principale_naf_rev2"))]
-    main = _dict(data.get("activite_principale"))
+    candidates = [as_dict(data.get("activite_principale_naf_rev2"))]
+    main = as_dict(data.get("activite_principale"))
     if main.get("nomenclature") in (None, "NAFRev2"):
         candidates.append(main)
     for activity in candidates:
@@ -161,10 +245,10 @@ def _naf(r: Reader, data: dict[str, Any]) -> tuple[str | None, str | None]:
 
 
 def _legal_name(r: Reader, unit: dict[str, Any], sole_trader: bool) -> str | None:
-    company = _dict(unit.get("personne_morale_attributs"))
+    company = as_dict(unit.get("personne_morale_attributs"))
     if not sole_trader:
         return r.text("legal_name", company.get("raison_sociale"))
-    person = _dict(unit.get("personne_physique_attributs"))
+    person = as_dict(unit.get("personne_physique_attributs"))
     first = r.text("legal_name", person.get("prenom_usuel")) or r.text(
         "legal_name", person.get("prenom_1")
     )
@@ -182,7 +266,7 @@ def _address(r: Reader, raw: dict[str, Any]) -> Address:
         return r.text(f"address.{field}", raw.get(key))
 
     lines: list[str] = []
-    postal = _dict(raw.get("acheminement_postal"))
+    postal = as_dict(raw.get("acheminement_postal"))
     for key in ("l1", "l2", "l3", "l4", "l5", "l6", "l7"):
         line = r.text("address.postal_lines", postal.get(key))
         if line:
@@ -217,7 +301,7 @@ def parse_identity(reply: Reply) -> Identity:
             status=reply.response.status_code,
         )
     raw_siret = data.get("siret")
-    siret = _siret_or_none(raw_siret)
+    siret = siret_or_none(raw_siret)
     if siret is None:
         raise UnexpectedPayload(
             f"{reply.source} answered an establishment payload whose data.siret "
@@ -225,22 +309,22 @@ def parse_identity(reply: Reply) -> Identity:
             source=reply.source,
             status=reply.response.status_code,
         )
-    meta = _dict(reply.body.get("meta"))
-    unit = _dict(data.get("unite_legale"))
+    meta = as_dict(reply.body.get("meta"))
+    unit = as_dict(data.get("unite_legale"))
     r = Reader()
     sole_trader = unit.get("type") == "personne_physique"
     active_state = r.text("active", data.get("etat_administratif"))
     active = active_state == "A" if active_state else True
     unit_state = r.text("legal_unit_active", unit.get("etat_administratif"))
-    headcount = _dict(data.get("tranche_effectif_salarie"))
-    legal_form = _dict(unit.get("forme_juridique"))
+    headcount = as_dict(data.get("tranche_effectif_salarie"))
+    legal_form = as_dict(unit.get("forme_juridique"))
     naf, naf_label = _naf(r, data)
     # The SIRET asked for, when the upstream answered for another one: reported, never
     # hidden (meta.redirect_from_siret, else the SIRET of the request itself).
-    asked = [_siret_or_none(meta.get("redirect_from_siret")), reply.ident]
+    asked = [siret_or_none(meta.get("redirect_from_siret")), reply.ident]
     redirected = next((a for a in asked if isinstance(a, Siret) and a != siret), None)
     rna = r.text("rna", unit.get("rna"))
-    diffusion = _diffusion(data.get("status_diffusion"), unit.get("status_diffusion"))
+    diffusion = diffusion_status(data.get("status_diffusion"), unit.get("status_diffusion"))
     identity = Identity(
         siret=siret,
         siren=siret.siren,
@@ -265,11 +349,11 @@ def parse_identity(reply: Reply) -> Identity:
         closing_date=None if active else unix_date(data.get("date_fermeture")),
         legal_unit_active=unit_state == "A" if unit_state else True,
         is_head_office=r.flag("is_head_office", data.get("siege_social")),
-        head_office_siret=_siret_or_none(unit.get("siret_siege_social")),
+        head_office_siret=siret_or_none(unit.get("siret_siege_social")),
         ess=r.flag("ess", unit.get("economie_sociale_et_solidaire")),
         rna=Rna(rna) if rna and Rna.is_valid(rna) else None,
         is_sole_trader=sole_trader,
-        address=_address(r, _dict(data.get("adresse"))),
+        address=_address(r, as_dict(data.get("adresse"))),
         diffusion=diffusion,
         redirected_from=redirected,
         withheld=frozenset(r.withheld),
@@ -281,6 +365,33 @@ def parse_identity(reply: Reply) -> Identity:
     return identity
 
 
+# --- Evidence ------------------------------------------------------------------------------
+
+
+def with_data(parse: ev.EvidenceParser) -> Parser:
+    """A :data:`Parser` from an evidence parser taking ``(data, meta, provenance)``.
+
+    The fact is public only when it comes from a public (open data) endpoint.
+    """
+
+    def parser(reply: Reply) -> Fact:
+        meta = as_dict(reply.body.get("meta"))
+        provenance = reply.provenance(
+            updated_at=unix_datetime(meta.get("date_derniere_mise_a_jour")), public=reply.public
+        )
+        return parse(reply.body.get("data"), meta, provenance)
+
+    parser.__name__ = parser.__qualname__ = parse.__name__
+    parser.__doc__ = parse.__doc__
+    return parser
+
+
+def _any(*privileges: str) -> frozenset[str]:
+    return frozenset(privileges)
+
+
+_CONGES_PAYES = "attestation_cotisations_conges_payes_chomage_intemperies"
+
 ENDPOINTS: dict[type[Fact], Endpoint] = {
     Identity: Endpoint(
         path="/v4/insee/sirene/etablissements/{siret}",
@@ -288,9 +399,194 @@ ENDPOINTS: dict[type[Fact], Endpoint] = {
         level="siret",
         quota=JSON_POOL,
         parser=parse_identity,
+        provider="insee/sirene",
+        privileges=_any("etablissements", "unites_legales_etablissements_insee"),
+        public_privileges=_any("etablissements", "open_data"),
+        contract_dir="api_entreprise_v4_insee_etablissements",
+    ),
+    TaxCertificate: Endpoint(
+        path="/v4/dgfip/unites_legales/{siren}/attestation_fiscale",
+        level="siren",
+        quota=DGFIP_ATTESTATION_POOL,
+        parser=with_data(ev.parse_attestation_fiscale),
+        provider="dgfip",
+        privileges=_any("attestations_fiscales", "attestation_fiscale_dgfip"),
+        contract_dir="api_entreprise_v4_dgfip_attestations_fiscales",
+    ),
+    SocialCertificate: Endpoint(
+        path="/v4/urssaf/unites_legales/{siren}/attestation_vigilance",
+        level="siren",
+        quota=URSSAF_POOL,
+        parser=with_data(ev.parse_attestation_vigilance),
+        provider="urssaf",
+        privileges=_any("attestations_sociales", "attestation_sociale_urssaf"),
+        contract_dir="api_entreprise_v4_acoss_attestations_sociales",
+    ),
+    RegistryExtract: Endpoint(
+        path="/v3/infogreffe/rcs/unites_legales/{siren}/extrait_kbis",
+        level="siren",
+        quota=JSON_POOL,
+        parser=with_data(ev.parse_extrait_kbis),
+        provider="infogreffe",
+        privileges=_any("extraits_rcs", "open_data"),
+        contract_dir="api_entreprise_v3_infogreffe_extraits_rcs",
+    ),
+    Directors: Endpoint(
+        path="/v3/infogreffe/rcs/unites_legales/{siren}/mandataires_sociaux",
+        level="siren",
+        quota=JSON_POOL,
+        parser=with_data(ev.parse_mandataires_sociaux),
+        provider="infogreffe",
+        privileges=_any("entreprises", "mandataires_sociaux_infogreffe"),
+        contract_dir="api_entreprise_v3_infogreffe_mandataires_sociaux",
+    ),
+    RneExtract: Endpoint(
+        path="/v3/inpi/rne/unites_legales/{siren}/extrait_rne",
+        level="siren",
+        quota=INPI_POOL,
+        parser=with_data(ev.parse_extrait_rne),
+        provider="inpi",
+        contract_dir="api_entreprise_v3_inpi_rne_extrait_rne",
+    ),
+    Turnover: Endpoint(
+        path="/v3/dgfip/etablissements/{siret}/chiffres_affaires",
+        level="siret",
+        quota=JSON_POOL,
+        parser=with_data(ev.parse_chiffres_affaires),
+        provider="dgfip",
+        privileges=_any("exercices", "chiffre_affaires_dgfip"),
+        contract_dir="api_entreprise_v3_dgfip_chiffres_affaires",
+    ),
+    Headcount: Endpoint(
+        path="/v3/gip_mds/unites_legales/{siren}/effectifs_annuels/{year}",
+        level="siren",
+        quota=DOCUMENTS_POOL,
+        parser=with_data(ev.parse_effectifs_annuels),
+        provider="gip_mds",
+        privileges=_any("effectifs_urssaf"),
+        contract_dir="api_entreprise_v3_gip_mds_effectifs_annuels_entreprise",
+    ),
+    VatNumber: Endpoint(
+        path="/v3/european_commission/unites_legales/{siren}/numero_tva",
+        level="siren",
+        quota=JSON_POOL,
+        parser=with_data(ev.parse_numero_tva),
+        provider="european_commission",
+        contract_dir="api_entreprise_v3_european_commission_vies",
+    ),
+    Association: Endpoint(
+        path="/v4/djepva/api-association/associations/{siren_or_rna}",
+        public_path="/v4/djepva/api-association/associations/open_data/{siren_or_rna}",
+        level="siren",
+        quota=JSON_POOL,
+        parser=with_data(ev.parse_association),
+        provider="djepva/api-association",
+        privileges=_any("associations_donnees_protegees", "associations_djepva"),
+        public_privileges=_any("associations", "open_data"),
+        contract_dir="api_entreprise_v4_mi_unites_legales",
+        public_contract_dir="api_entreprise_v4_mi_unites_legales_open_data",
+    ),
+    QualibatCertification: Endpoint(
+        path="/v4/qualibat/etablissements/{siret}/certification_batiment",
+        level="siret",
+        quota=DOCUMENTS_POOL,
+        parser=with_data(ev.parse_qualibat),
+        provider="qualibat",
+        privileges=_any("qualibat", "open_data"),
+        contract_dir="api_entreprise_v4_qualibat_certifications_batiment",
+    ),
+    OpqibiCertification: Endpoint(
+        path="/v3/opqibi/unites_legales/{siren}/certification_ingenierie",
+        level="siren",
+        quota=JSON_POOL,
+        parser=with_data(ev.parse_opqibi),
+        provider="opqibi",
+        privileges=_any("certificat_opqibi", "certification_opqibi", "open_data"),
+        contract_dir="api_entreprise_v3_opqibi_certifications_ingenierie",
+    ),
+    RgeCertification: Endpoint(
+        path="/v3/ademe/etablissements/{siret}/certification_rge",
+        level="siret",
+        quota=JSON_POOL,
+        parser=with_data(ev.parse_rge),
+        provider="ademe",
+        privileges=_any("certificat_rge_ademe", "open_data"),
+        contract_dir="api_entreprise_v3_ademe_certificats_rge",
+    ),
+    QualifelecCertification: Endpoint(
+        path="/v3/qualifelec/etablissements/{siret}/certificats",
+        level="siret",
+        quota=JSON_POOL,
+        parser=with_data(ev.parse_qualifelec),
+        provider="qualifelec",
+        privileges=_any("open_data"),
+        contract_dir="api_entreprise_v3_qualifelec_certificats",
+    ),
+    FntpCertification: Endpoint(
+        path="/v3/fntp/unites_legales/{siren}/carte_professionnelle_travaux_publics",
+        level="siren",
+        quota=DOCUMENTS_POOL,
+        parser=with_data(ev.parse_fntp),
+        provider="fntp",
+        privileges=_any("fntp_carte_pro", "open_data"),
+        contract_dir="api_entreprise_v3_fntp_carte_professionnelle_travaux_publics",
+    ),
+    CnetpCertification: Endpoint(
+        path=f"/v3/cnetp/unites_legales/{{siren}}/{_CONGES_PAYES}",
+        level="siren",
+        quota=DOCUMENTS_POOL,
+        parser=with_data(ev.parse_cnetp),
+        provider="cnetp",
+        privileges=_any(
+            "certificat_cnetp", "certification_cnetp", f"{_CONGES_PAYES}_cibtp_cnetp"
+        ),
+        contract_dir=f"api_entreprise_v3_cnetp_{_CONGES_PAYES}",
+    ),
+    CibtpCertification: Endpoint(
+        path=f"/v3/cibtp/etablissements/{{siret}}/{_CONGES_PAYES}",
+        level="siret",
+        quota=CIBTP_POOL,
+        parser=with_data(ev.parse_cibtp),
+        provider="cibtp",
+        privileges=_any(
+            "certificat_cnetp", "certification_cnetp", f"{_CONGES_PAYES}_cibtp_cnetp"
+        ),
+        contract_dir=f"api_entreprise_v3_cibtp_{_CONGES_PAYES}",
+    ),
+    ProbtpCertification: Endpoint(
+        path="/v3/probtp/etablissements/{siret}/attestation_cotisations_retraite",
+        level="siret",
+        quota=DOCUMENTS_POOL,
+        parser=with_data(ev.parse_probtp),
+        provider="probtp",
+        privileges=_any("probtp", "cotisations_probtp"),
+        contract_dir="api_entreprise_v3_probtp_attestations_cotisation_retraite",
+    ),
+    ProbtpCompliance: Endpoint(
+        path="/v3/probtp/etablissements/{siret}/conformite_cotisations_retraite",
+        level="siret",
+        quota=JSON_POOL,
+        parser=with_data(ev.parse_probtp_compliance),
+        provider="probtp",
+        privileges=_any("probtp", "cotisations_probtp"),
+        contract_dir="api_entreprise_v3_probtp_conformites_cotisations_retraite",
+    ),
+    MsaCertification: Endpoint(
+        path="/v3/msa/etablissements/{siret}/conformite_cotisations",
+        level="siret",
+        quota=JSON_POOL,
+        parser=with_data(ev.parse_msa),
+        provider="msa",
+        privileges=_any("msa_cotisations", "cotisations_msa"),
+        contract_dir="api_entreprise_v3_msa_conformites_cotisations",
     ),
 }
-"""Every kind this source provides, and how it is fetched."""
+"""Every kind this source provides, and how it is fetched.
+
+Privileges follow the operator's authorisation table (any one listed scope
+allows the call); the RNE extract and the VAT number are not checked (the table
+lists no scope for them).
+"""
 
 
 # --- The source ---------------------------------------------------------------------------
@@ -300,12 +596,17 @@ class ApiEntreprise:
     """The API Entreprise source (token, recipient, context and object required).
 
     ``scope`` is ``"protected"`` when ``settings.authenticated`` (protected
-    endpoints, every value), else ``"public"`` (``diffusibles`` endpoints).
+    endpoints, every value), else ``"public"`` (``diffusibles`` and ``open_data``
+    variants where an endpoint has one).
     """
 
     name: ClassVar[str] = "api_entreprise"
     provides: ClassVar[frozenset[type[Fact]]] = frozenset(ENDPOINTS)
     default_base_url: ClassVar[str] = DEFAULT_BASE_URL
+    privileges_quota: ClassVar[Quota] = JSON_POOL
+    """The pool ``GET /privileges`` counts against."""
+    ping_quota: ClassVar[Quota] = PING_POOL
+    """The pool ``GET /ping/<provider>`` counts against."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -315,6 +616,11 @@ class ApiEntreprise:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, scope={self.scope!r})"
+
+    @property
+    def public(self) -> bool:
+        """Whether this source calls the public variants of the endpoints that have one."""
+        return self.scope == "public"
 
     def _endpoint(self, kind: type[Fact]) -> Endpoint:
         endpoint = ENDPOINTS.get(kind)
@@ -329,22 +635,66 @@ class ApiEntreprise:
         """The quota pool ``kind`` counts against (250/min JSON pool for Identity)."""
         return self._endpoint(kind).quota
 
-    def _path(self, endpoint: Endpoint) -> str:
-        if self.scope == "public" and endpoint.public_path is not None:
-            return endpoint.public_path
-        return endpoint.path
+    def provider(self, kind: type[Fact]) -> str:
+        """The upstream provider answering ``kind`` (as in ``/ping/<provider>``)."""
+        return self._endpoint(kind).provider
 
-    def request(self, kind: type[Fact], ident: Identifier) -> httpx.Request:
+    def required_privileges(self, kind: type[Fact]) -> frozenset[str]:
+        """The token privileges of which one allows ``kind`` (empty: not checked)."""
+        return self._endpoint(kind).needs(self.public)
+
+    def request(self, kind: type[Fact], ident: Identifier | str) -> httpx.Request:
         """The GET request for ``kind`` about ``ident``, after checking the configuration.
 
         Raises :class:`ConfigurationError` (token, recipient, context or object
         missing or invalid, recipient being the company itself) before anything
         is built, and :class:`InvalidSiret` when a SIRET-level kind gets a SIREN.
         """
-        endpoint = self._endpoint(kind)
-        target = _target(ident, endpoint.level)
-        token = self._check(target)
-        path = self._path(endpoint).format(siret=target, siren=target[:9])
+        asked = _as_ident(ident)
+        path = self._endpoint(kind).path_for(asked, public=self.public)
+        return self._get(path, self._check(asked))
+
+    def privileges_request(self) -> httpx.Request:
+        """``GET /privileges``: what the token may call (same checks as a data request)."""
+        return self._get("/privileges", self._check(None))
+
+    def parse_privileges(self, response: httpx.Response) -> frozenset[str]:
+        """The privileges listed by a ``/privileges`` answer.
+
+        Reads ``{"privileges": [...]}`` and ``{"data": {"privileges": [...]}}``;
+        :class:`UnexpectedPayload` when no list of names is there.
+        """
+        body = json_object(response, self.name)
+        for found in (body.get("privileges"), dig(body, "data", "privileges"), body.get("data")):
+            if isinstance(found, list):
+                return frozenset(p.strip() for p in found if isinstance(p, str) and p.strip())
+        raise UnexpectedPayload(
+            f"{self.name} answered GET /privileges without a list of privileges",
+            source=self.name,
+            status=response.status_code,
+        )
+
+    def ping_request(self, provider: str) -> httpx.Request:
+        """``GET /ping/<provider>``: whether an upstream provider is up (no token sent)."""
+        return httpx.Request(
+            "GET",
+            f"{self.base_url}/ping/{provider}",
+            headers={"Accept": "application/json", "User-Agent": self.settings.user_agent},
+        )
+
+    def parse_ping(self, response: httpx.Response) -> bool:
+        """Whether a 2xx ``/ping`` answer leaves the provider up.
+
+        ``{"status": "ok"}`` (or ``"unknown"``, or a body without a status) is up;
+        any other status (``"maintenance"``...) is down.
+        """
+        try:
+            status = json_object(response, self.name).get("status")
+        except UnexpectedPayload:
+            return True
+        return not isinstance(status, str) or status.strip().lower() in _UP_STATUSES
+
+    def _get(self, path: str, token: str) -> httpx.Request:
         params = {
             "recipient": (self.settings.recipient or "").strip(),
             "context": (self.settings.context or "").strip(),
@@ -361,8 +711,8 @@ class ApiEntreprise:
             },
         )
 
-    def _check(self, target: str) -> str:
-        """Validate the settings for a call about ``target``; the token if all is well."""
+    def _check(self, company: Siret | Siren | None) -> str:
+        """Validate the settings for a call (about ``company``); the token if all is well."""
         settings = self.settings
         token = settings.api_entreprise_token.get_secret_value().strip() if (
             settings.api_entreprise_token is not None
@@ -384,10 +734,11 @@ class ApiEntreprise:
                 "with error 00210): set recipient= or DLNUF_RECIPIENT to the 14-digit SIRET "
                 "of the public body the data is for"
             )
-        if Siret(recipient).siren == target[:9]:
+        siren = company.siren if isinstance(company, Siret) else company
+        if siren is not None and Siret(recipient).siren == siren:
             raise ConfigurationError(
                 f"recipient {recipient} is the company looked up, or has its SIREN "
-                f"({target[:9]}); API Entreprise refuses that (error 00211): set recipient= "
+                f"({siren}); API Entreprise refuses that (error 00211): set recipient= "
                 "or DLNUF_RECIPIENT to the SIRET of the public body the data is for"
             )
         if not (settings.context or "").strip():
@@ -408,16 +759,15 @@ class ApiEntreprise:
             )
         return token
 
-    def parse(self, kind: type[Fact], ident: Identifier, response: httpx.Response) -> Fact:
+    def parse(self, kind: type[Fact], ident: Identifier | str, response: httpx.Response) -> Fact:
         """The fact held by a successful response; :class:`UnexpectedPayload` if none."""
         endpoint = self._endpoint(kind)
         body = json_object(response, self.name)
-        asked = _as_ident(ident)
-        if _has_request(response):
+        asked = _as_ident_or_none(ident)
+        try:
             path = response.request.url.path
-        else:  # a response built by hand or by a bare transport: the path we would ask
-            target = str(asked) if asked is not None else ""
-            path = self._path(endpoint).format(siret=target, siren=target[:9])
+        except RuntimeError:  # a response built by hand or by a bare transport
+            path = endpoint.path_for(asked, public=self.public) if asked is not None else ""
         public = endpoint.public_path is not None and _matches(endpoint.public_path, path)
         reply = Reply(
             source=self.name,
@@ -441,20 +791,12 @@ class ApiEntreprise:
             ) from None
 
 
-def _target(ident: Identifier | str, level: Level) -> str:
-    """The identifier to put in the path: a SIRET for establishment kinds, else a SIREN."""
-    if level == "siren":
-        if isinstance(ident, Siret):
-            return str(ident.siren)
-        return str(Siren(ident))
-    if isinstance(ident, Siren):
-        raise InvalidSiret(
-            ident, "length", "this kind is about one establishment: give its 14-digit SIRET"
-        )
-    return str(Siret(ident))
+def _as_ident(ident: Identifier | str) -> Siret | Siren:
+    """``ident`` as a SIRET or a SIREN (:class:`InvalidSiret` when it is neither)."""
+    return ident if isinstance(ident, (Siret, Siren)) else parse_siret_or_siren(ident)
 
 
-def _as_ident(ident: Identifier | str) -> Siret | Siren | None:
+def _as_ident_or_none(ident: Identifier | str) -> Siret | Siren | None:
     if isinstance(ident, (Siret, Siren)):
         return ident
     if Siret.is_valid(ident):
@@ -469,11 +811,3 @@ def _matches(template: str, path: str) -> bool:
         return False
     got = got[len(got) - len(want):]
     return all(w.startswith("{") or w == g for w, g in zip(want, got, strict=True))
-
-
-def _has_request(response: httpx.Response) -> bool:
-    try:
-        response.request  # noqa: B018 - raises RuntimeError when unset
-    except RuntimeError:
-        return False
-    return True

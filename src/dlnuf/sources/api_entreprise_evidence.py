@@ -1,4 +1,4 @@
-"""API Entreprise evidence: one pure parser per endpoint, and :data:`EVIDENCE`, their table.
+"""API Entreprise evidence parsers: one pure function per endpoint.
 
 Each ``parse_<name>(data, meta, provenance)`` takes the ``data`` and ``meta``
 members of a successful payload (``data`` is an object, or a list for the
@@ -8,44 +8,47 @@ field(s) the fact cannot do without raises
 :class:`~dlnuf.errors.UnexpectedPayload`, and nothing else ever escapes.
 
 Error payloads (non-2xx) are not for these parsers: the transport maps them
-(:func:`dlnuf.transport.error_from_response`).
-
-:data:`EVIDENCE` maps a short endpoint name to an :class:`EvidenceEndpoint`:
-the kind it yields, its path template exactly as in the OpenAPI, the level it is
-looked up by, its quota pool, and for :class:`~dlnuf.facts.evidence.Certification`
-the scheme (the endpoint name *is* the scheme there).
+(:func:`dlnuf.transport.error_from_response`). Which endpoint each parser reads,
+its path, level and quota pool are in :data:`dlnuf.sources.api_entreprise.ENDPOINTS`.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-import string
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final, Literal, TypeVar
 
-from ..errors import InvalidSiren, InvalidSiret, UnexpectedPayload
-from ..facts.base import Fact, Level, Provenance
+from ..errors import UnexpectedPayload
+from ..facts.base import Fact, Provenance
 from ..facts.evidence import (
     Approval,
     Association,
     Capital,
     Certification,
-    CertificationScheme,
+    CibtpCertification,
+    CnetpCertification,
     ComplianceStatus,
     Director,
     Directors,
     Document,
+    FntpCertification,
     Headcount,
     HeadcountEntry,
     Insurance,
     LegalRepresentative,
     LocalRegistration,
+    MsaCertification,
     Observation,
+    OpqibiCertification,
+    ProbtpCertification,
+    ProbtpCompliance,
+    QualibatCertification,
+    QualifelecCertification,
     Qualification,
     RegistryExtract,
+    RgeCertification,
     RneExtract,
     SocialCertificate,
     TaxCertificate,
@@ -55,24 +58,23 @@ from ..facts.evidence import (
 )
 from ..facts.identity import Address
 from ..identifiers import Rna, Siren, Siret
-from ..ratelimit import Quota
-from ._parse import Reader, dig, iso_date, naf_code, person_name
+from ._parse import (
+    Reader,
+    as_dict,
+    as_list,
+    dig,
+    iso_date,
+    naf_code,
+    person_name,
+    siret_or_none,
+)
 
 __all__ = [
-    "CIBTP_POOL",
-    "DGFIP_ATTESTATION_POOL",
-    "DOCUMENTS_POOL",
-    "EVIDENCE",
-    "INPI_POOL",
-    "JSON_POOL",
-    "URSSAF_POOL",
-    "EvidenceEndpoint",
     "EvidenceParser",
     "parse_association",
     "parse_association_rna",
     "parse_attestation_fiscale",
     "parse_attestation_vigilance",
-    "parse_body",
     "parse_chiffres_affaires",
     "parse_cibtp",
     "parse_cnetp",
@@ -93,20 +95,8 @@ __all__ = [
 
 SOURCE: Final = "api_entreprise"
 
-JSON_POOL = Quota("api_entreprise:json", 250, 60)
-"""250/min shared by the JSON endpoints (INSEE, Infogreffe, DGFIP turnover, VAT...)."""
-URSSAF_POOL = Quota("api_entreprise:urssaf", 100, 60)
-"""100/min for the URSSAF attestation de vigilance."""
-DOCUMENTS_POOL = Quota("api_entreprise:documents", 50, 60)
-"""50/min shared by the document endpoints (PDF attestations, cards) and GIP-MDS."""
-INPI_POOL = Quota("api_entreprise:inpi", 15, 60)
-"""15/min for the INPI RNE."""
-DGFIP_ATTESTATION_POOL = Quota("api_entreprise:dgfip_attestation_fiscale", 5, 60)
-"""5/min for the DGFIP attestation fiscale alone."""
-CIBTP_POOL = Quota("api_entreprise:cibtp", 5, 60)
-"""5/min for the CIBTP attestation alone."""
-
 F = TypeVar("F", bound=Fact)
+C = TypeVar("C", bound=Certification)
 T = TypeVar("T")
 EvidenceParser = Callable[[Any, dict[str, Any], Provenance], Fact]
 """``parse(data, meta, provenance) -> Fact``; raises only :class:`UnexpectedPayload`."""
@@ -167,17 +157,9 @@ def _show(value: Any) -> str:
 # --- Small readers --------------------------------------------------------------------------
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
 def _dicts(value: Any) -> list[dict[str, Any]]:
     """The objects of a list (anything else in it is skipped); not a list: empty."""
-    return [v for v in _as_list(value) if isinstance(v, dict)]
+    return [v for v in as_list(value) if isinstance(v, dict)]
 
 
 def _object(data: Any, what: str = "data") -> dict[str, Any]:
@@ -210,10 +192,6 @@ def _integer(value: Any) -> int | None:
 
 def _siren(value: Any) -> Siren | None:
     return Siren(value) if isinstance(value, str) and Siren.is_valid(value) else None
-
-
-def _siret(value: Any) -> Siret | None:
-    return Siret(value) if isinstance(value, str) and Siret.is_valid(value) else None
 
 
 def _rna(value: Any) -> Rna | None:
@@ -296,7 +274,7 @@ _RNE_ADDRESS: AddressKeys = {
 
 def _address(r: Reader, field: str, raw: Any, keys: AddressKeys) -> Address | None:
     """An :class:`Address` read through ``keys``; ``None`` when nothing is known."""
-    raw = _dict(raw)
+    raw = as_dict(raw)
     values: dict[str, str] = {}
     for name, candidates in keys.items():
         for key in candidates:
@@ -308,7 +286,7 @@ def _address(r: Reader, field: str, raw: Any, keys: AddressKeys) -> Address | No
 
 
 def _capital(r: Reader, raw: Any, currency_keys: tuple[str, ...]) -> Capital | None:
-    raw = _dict(raw)
+    raw = as_dict(raw)
     amount = _number(raw.get("montant"))
     currency = next(
         (c for key in currency_keys if (c := r.text("capital.currency", raw.get(key)))), None
@@ -361,7 +339,7 @@ def _observations(r: Reader, raw: Any, text_key: str) -> tuple[Observation, ...]
 
 
 def _insurance(r: Reader, kind: str | None, raw: Any) -> Insurance | None:
-    raw = _dict(raw)
+    raw = as_dict(raw)
     name = r.text("insurances.name", raw.get("nom"))
     reference = r.text("insurances.reference", raw.get("identifiant"))
     if name is None and reference is None:
@@ -447,11 +425,11 @@ def parse_extrait_kbis(data: Any, meta: dict[str, Any], provenance: Provenance) 
     if siren is None:
         raise ValueError(f"data.siren {_show(raw.get('siren'))} is not a valid SIREN")
     r = Reader()
-    court_info = _dict(raw.get("greffe"))
-    company = _dict(raw.get("personne_morale"))
-    person = _dict(raw.get("personne_physique"))
-    legal_form = _dict(company.get("forme_juridique"))
-    main = _dict(raw.get("etablissement_principal"))
+    court_info = as_dict(raw.get("greffe"))
+    company = as_dict(raw.get("personne_morale"))
+    person = as_dict(raw.get("personne_physique"))
+    legal_form = as_dict(company.get("forme_juridique"))
+    main = as_dict(raw.get("etablissement_principal"))
     court = r.text("court", court_info.get("valeur"))
     return RegistryExtract(
         siren=siren,
@@ -499,9 +477,9 @@ def parse_extrait_rne(data: Any, meta: dict[str, Any], provenance: Provenance) -
     r = Reader()
     given = company.get("prenoms")
     first_names = " ".join(
-        name for value in _as_list(given) if (name := r.text("legal_name", value))
+        name for value in as_list(given) if (name := r.text("legal_name", value))
     )
-    legal_form = _dict(company.get("forme_juridique"))
+    legal_form = as_dict(company.get("forme_juridique"))
     return RneExtract(
         siren=siren,
         legal_name=r.text("legal_name", company.get("denomination"))
@@ -624,7 +602,7 @@ def _updated(provenance: Provenance, meta: dict[str, Any], *keys: str) -> Proven
     """``provenance`` with ``updated_at`` from the latest ISO date of ``meta[keys]``."""
     if provenance.updated_at is not None:
         return provenance
-    days = [d for key in keys if (d := iso_date(_dict(meta).get(key))) is not None]
+    days = [d for key in keys if (d := iso_date(as_dict(meta).get(key))) is not None]
     if not days:
         return provenance
     return provenance.model_copy(update={"updated_at": datetime.combine(max(days), time(), UTC)})
@@ -636,12 +614,12 @@ def _representatives(
     """Representatives declared by each establishment, the head office's first."""
 
     def is_head_office(establishment: dict[str, Any]) -> bool:
-        siret = _siret(establishment.get("siret"))
+        siret = siret_or_none(establishment.get("siret"))
         return establishment.get("siege") is True or (siret is not None and siret == head_office)
 
     people: list[LegalRepresentative] = []
     for establishment in sorted(establishments, key=lambda e: not is_head_office(e)):
-        siret = _siret(establishment.get("siret"))
+        siret = siret_or_none(establishment.get("siret"))
         for person in _dicts(establishment.get("representants_legaux")):
             people.append(
                 LegalRepresentative(
@@ -658,7 +636,7 @@ def _representatives(
 
 
 def _local_registration(r: Reader, raw: Any) -> LocalRegistration | None:
-    raw = _dict(raw)
+    raw = as_dict(raw)
     registration = LocalRegistration(
         court=r.text("local_registration.court", raw.get("tribunal_instance")),
         volume=r.text("local_registration.volume", raw.get("volume")),
@@ -678,9 +656,9 @@ def parse_association(data: Any, meta: dict[str, Any], provenance: Provenance) -
     title = r.text("title", raw.get("nom"))
     if rna is None and siren is None and title is None:
         raise ValueError("the association has no rna, siren or nom")
-    activities = _dict(raw.get("activites"))
-    legal_form = _dict(raw.get("forme_juridique"))
-    head_office_siret = _siret(raw.get("siret_siege"))
+    activities = as_dict(raw.get("activites"))
+    legal_form = as_dict(raw.get("forme_juridique"))
+    head_office_siret = siret_or_none(raw.get("siret_siege"))
     return Association(
         rna=rna,
         siren=siren,
@@ -729,8 +707,8 @@ def parse_association_rna(data: Any, meta: dict[str, Any], provenance: Provenanc
     r = Reader()
     rna = _rna(raw.get("rna_id"))
     title = r.text("title", raw.get("titre"))
-    head_office_siret = _siret(raw.get("siret_siege_social"))
-    some_siret = head_office_siret or _siret(raw.get("siret"))
+    head_office_siret = siret_or_none(raw.get("siret_siege_social"))
+    some_siret = head_office_siret or siret_or_none(raw.get("siret"))
     if rna is None and title is None and some_siret is None:
         raise ValueError("the association has no rna_id, titre or siret")
     return Association(
@@ -752,52 +730,51 @@ def parse_association_rna(data: Any, meta: dict[str, Any], provenance: Provenanc
 # --- Certifications -------------------------------------------------------------------------
 
 
-def _document_only(scheme: CertificationScheme, data: Any, provenance: Provenance) -> Certification:
+def _document_only(kind: type[C], data: Any, provenance: Provenance) -> C:
     """An attestation that is a document and nothing else (FNTP, CNETP, CIBTP, ProBTP)."""
     raw = _object(data)
     r = Reader()
     document = _document(r, "document", raw, provenance)
     if document is None:
         raise ValueError(f"no usable document_url ({_show(raw.get('document_url'))})")
-    return Certification(
-        scheme=scheme, document=document, withheld=_withheld(r), provenance=provenance
+    return kind.model_validate(
+        {"document": document, "withheld": _withheld(r), "provenance": provenance}
     )
 
 
-@_guarded(Certification)
-def parse_fntp(data: Any, meta: dict[str, Any], provenance: Provenance) -> Certification:
+@_guarded(FntpCertification)
+def parse_fntp(data: Any, meta: dict[str, Any], provenance: Provenance) -> FntpCertification:
     """FNTP carte professionnelle travaux publics (a document)."""
-    return _document_only("fntp", data, provenance)
+    return _document_only(FntpCertification, data, provenance)
 
 
-@_guarded(Certification)
-def parse_cnetp(data: Any, meta: dict[str, Any], provenance: Provenance) -> Certification:
+@_guarded(CnetpCertification)
+def parse_cnetp(data: Any, meta: dict[str, Any], provenance: Provenance) -> CnetpCertification:
     """CNETP attestation congés payés / chômage intempéries (a document)."""
-    return _document_only("cnetp", data, provenance)
+    return _document_only(CnetpCertification, data, provenance)
 
 
-@_guarded(Certification)
-def parse_cibtp(data: Any, meta: dict[str, Any], provenance: Provenance) -> Certification:
+@_guarded(CibtpCertification)
+def parse_cibtp(data: Any, meta: dict[str, Any], provenance: Provenance) -> CibtpCertification:
     """CIBTP attestation congés payés / chômage intempéries (a document)."""
-    return _document_only("cibtp", data, provenance)
+    return _document_only(CibtpCertification, data, provenance)
 
 
-@_guarded(Certification)
-def parse_probtp(data: Any, meta: dict[str, Any], provenance: Provenance) -> Certification:
+@_guarded(ProbtpCertification)
+def parse_probtp(data: Any, meta: dict[str, Any], provenance: Provenance) -> ProbtpCertification:
     """ProBTP attestation de cotisations retraite (a document)."""
-    return _document_only("probtp", data, provenance)
+    return _document_only(ProbtpCertification, data, provenance)
 
 
-@_guarded(Certification)
+@_guarded(ProbtpCompliance)
 def parse_probtp_compliance(
     data: Any, meta: dict[str, Any], provenance: Provenance
-) -> Certification:
+) -> ProbtpCompliance:
     """ProBTP conformité cotisations retraite: paid up (``compliant``) or not."""
     eligible = _object(data).get("eligible")
     if not isinstance(eligible, bool):
         raise ValueError(f"data.eligible {_show(eligible)} is not a boolean")
-    return Certification(
-        scheme="probtp_compliance",
+    return ProbtpCompliance(
         status="compliant" if eligible else "non_compliant",
         provenance=provenance,
     )
@@ -810,22 +787,24 @@ _MSA_STATUS: dict[str, ComplianceStatus] = {
 }
 
 
-@_guarded(Certification)
-def parse_msa(data: Any, meta: dict[str, Any], provenance: Provenance) -> Certification:
+@_guarded(MsaCertification)
+def parse_msa(data: Any, meta: dict[str, Any], provenance: Provenance) -> MsaCertification:
     """MSA conformité cotisations (agricultural social security): paid up or not."""
     raw_status = _object(data).get("status")
     status = _pick(_MSA_STATUS, raw_status)
     if status is None:
         raise ValueError(f"data.status {_show(raw_status)} is not an MSA status")
-    return Certification(scheme="msa", status=status, provenance=provenance)
+    return MsaCertification(status=status, provenance=provenance)
 
 
-@_guarded(Certification)
-def parse_qualibat(data: Any, meta: dict[str, Any], provenance: Provenance) -> Certification:
+@_guarded(QualibatCertification)
+def parse_qualibat(
+    data: Any, meta: dict[str, Any], provenance: Provenance
+) -> QualibatCertification:
     """Qualibat certification bâtiment (v4; a v3 payload gives the document alone)."""
     raw = _object(data)
     r = Reader()
-    entity = _dict(raw.get("entity"))
+    entity = as_dict(raw.get("entity"))
     details = tuple(
         Qualification(
             code=r.text("details.code", item.get("code")),
@@ -842,8 +821,7 @@ def parse_qualibat(data: Any, meta: dict[str, Any], provenance: Provenance) -> C
         _insurance(r, "works_liability", entity.get("assurance_responsabilite_travaux")),
         _insurance(r, "civil_liability", entity.get("assurance_responsabilite_civile")),
     )
-    return Certification(
-        scheme="qualibat",
+    return QualibatCertification(
         valid_from=iso_date(raw.get("date_emission")),
         valid_until=iso_date(raw.get("date_fin_validite")),
         document=document,
@@ -869,8 +847,8 @@ def _opqibi_qualifications(
     )
 
 
-@_guarded(Certification)
-def parse_opqibi(data: Any, meta: dict[str, Any], provenance: Provenance) -> Certification:
+@_guarded(OpqibiCertification)
+def parse_opqibi(data: Any, meta: dict[str, Any], provenance: Provenance) -> OpqibiCertification:
     """OPQIBI certification ingénierie: qualifications, probationary ones flagged."""
     raw = _object(data)
     r = Reader()
@@ -889,8 +867,7 @@ def parse_opqibi(data: Any, meta: dict[str, Any], provenance: Provenance) -> Cer
         raise ValueError("no numero_certificat, date_delivrance_certificat or qualifications")
     insurer = r.text("insurances.name", raw.get("assurances"))
     url = r.text("url", raw.get("url"))
-    return Certification(
-        scheme="opqibi",
+    return OpqibiCertification(
         reference=reference,
         valid_from=valid_from,
         valid_until=valid_until,
@@ -902,8 +879,8 @@ def parse_opqibi(data: Any, meta: dict[str, Any], provenance: Provenance) -> Cer
     )
 
 
-@_guarded(Certification)
-def parse_rge(data: Any, meta: dict[str, Any], provenance: Provenance) -> Certification:
+@_guarded(RgeCertification)
+def parse_rge(data: Any, meta: dict[str, Any], provenance: Provenance) -> RgeCertification:
     """ADEME certificats RGE: one qualification per certificate; archived ones are left out."""
     r = Reader()
     details = tuple(
@@ -922,8 +899,7 @@ def parse_rge(data: Any, meta: dict[str, Any], provenance: Provenance) -> Certif
         if dig(item, "meta", "archived") is not True
     )
     valid_from, valid_until = _span(details)
-    return Certification(
-        scheme="rge",
+    return RgeCertification(
         valid_from=valid_from,
         valid_until=valid_until,
         details=details,
@@ -938,14 +914,16 @@ _QUALIFELEC_INSURANCES = (
 )
 
 
-@_guarded(Certification)
-def parse_qualifelec(data: Any, meta: dict[str, Any], provenance: Provenance) -> Certification:
+@_guarded(QualifelecCertification)
+def parse_qualifelec(
+    data: Any, meta: dict[str, Any], provenance: Provenance
+) -> QualifelecCertification:
     """Qualifelec certificats: one qualification per certificate, with its document."""
     r = Reader()
     details: list[Qualification] = []
     insurances: dict[Insurance, None] = {}
     for item in _members(data):
-        qualification = _dict(item.get("qualification"))
+        qualification = as_dict(item.get("qualification"))
         mentions = {m.get("code") for m in _dicts(qualification.get("mentions"))}
         details.append(
             Qualification(
@@ -968,8 +946,7 @@ def parse_qualifelec(data: Any, meta: dict[str, Any], provenance: Provenance) ->
             if insurance is not None:
                 insurances[insurance] = None
     valid_from, valid_until = _span(details)
-    return Certification(
-        scheme="qualifelec",
+    return QualifelecCertification(
         valid_from=valid_from,
         valid_until=valid_until,
         details=tuple(details),
@@ -977,275 +954,3 @@ def parse_qualifelec(data: Any, meta: dict[str, Any], provenance: Provenance) ->
         withheld=_withheld(r),
         provenance=provenance,
     )
-
-
-# --- The table ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class EvidenceEndpoint:
-    """How one evidence endpoint is called and read.
-
-    ``path`` is the OpenAPI template (``{siren}``, ``{siret}``, ``{year}``,
-    ``{siren_or_rna}``, ``{siret_or_rna}``); :meth:`path_for` fills it.
-    ``public`` is true for an open-data endpoint (its facts may go on anonymous
-    forms). ``contract_dir`` names the operator's contract folder for this endpoint.
-    """
-
-    kind: type[Fact]
-    path: str
-    level: Level
-    quota: Quota
-    parse: EvidenceParser
-    contract_dir: str
-    scheme: str | None = None
-    public: bool = False
-
-    @property
-    def placeholders(self) -> tuple[str, ...]:
-        """The names between braces in ``path``, in order."""
-        return tuple(name for _, name, _, _ in string.Formatter().parse(self.path) if name)
-
-    def path_for(self, ident: Siret | Siren | Rna, *, year: int | None = None) -> str:
-        """``path`` filled for ``ident`` (a SIRET gives its SIREN where a SIREN is wanted).
-
-        ``year`` (headcount) defaults to last year, the latest one the upstream has.
-        Raises :class:`~dlnuf.errors.InvalidSiret` when the endpoint needs a SIRET and
-        got a SIREN, :class:`~dlnuf.errors.InvalidSiren` when it got an RNA number it
-        cannot take.
-        """
-        siret = ident if isinstance(ident, Siret) else None
-        siren = (
-            ident.siren
-            if isinstance(ident, Siret)
-            else (ident if isinstance(ident, Siren) else None)
-        )
-        rna = ident if isinstance(ident, Rna) else None
-        values: dict[str, str | None] = {
-            "siret": siret,
-            "siren": siren,
-            "siren_or_rna": rna or siren,
-            "siret_or_rna": rna or siret,
-            "year": str(year if year is not None else date.today().year - 1),
-        }
-        for name in self.placeholders:
-            if values.get(name) is None:
-                if "siret" in name and rna is None:
-                    raise InvalidSiret(
-                        ident,
-                        "length",
-                        "this endpoint is about one establishment: give its 14-digit SIRET",
-                    )
-                raise InvalidSiren(
-                    ident,
-                    "type",
-                    f"this endpoint takes a {name.replace('_', ' ')}, not a {type(ident).__name__}",
-                )
-        return self.path.format(**values)
-
-
-EVIDENCE: dict[str, EvidenceEndpoint] = {
-    "attestation_fiscale": EvidenceEndpoint(
-        kind=TaxCertificate,
-        path="/v4/dgfip/unites_legales/{siren}/attestation_fiscale",
-        level="siren",
-        quota=DGFIP_ATTESTATION_POOL,
-        parse=parse_attestation_fiscale,
-        contract_dir="api_entreprise_v4_dgfip_attestations_fiscales",
-    ),
-    "attestation_vigilance": EvidenceEndpoint(
-        kind=SocialCertificate,
-        path="/v4/urssaf/unites_legales/{siren}/attestation_vigilance",
-        level="siren",
-        quota=URSSAF_POOL,
-        parse=parse_attestation_vigilance,
-        contract_dir="api_entreprise_v4_acoss_attestations_sociales",
-    ),
-    "extrait_kbis": EvidenceEndpoint(
-        kind=RegistryExtract,
-        path="/v3/infogreffe/rcs/unites_legales/{siren}/extrait_kbis",
-        level="siren",
-        quota=JSON_POOL,
-        parse=parse_extrait_kbis,
-        contract_dir="api_entreprise_v3_infogreffe_extraits_rcs",
-    ),
-    "mandataires_sociaux": EvidenceEndpoint(
-        kind=Directors,
-        path="/v3/infogreffe/rcs/unites_legales/{siren}/mandataires_sociaux",
-        level="siren",
-        quota=JSON_POOL,
-        parse=parse_mandataires_sociaux,
-        contract_dir="api_entreprise_v3_infogreffe_mandataires_sociaux",
-    ),
-    "extrait_rne": EvidenceEndpoint(
-        kind=RneExtract,
-        path="/v3/inpi/rne/unites_legales/{siren}/extrait_rne",
-        level="siren",
-        quota=INPI_POOL,
-        parse=parse_extrait_rne,
-        contract_dir="api_entreprise_v3_inpi_rne_extrait_rne",
-    ),
-    "chiffres_affaires": EvidenceEndpoint(
-        kind=Turnover,
-        path="/v3/dgfip/etablissements/{siret}/chiffres_affaires",
-        level="siret",
-        quota=JSON_POOL,
-        parse=parse_chiffres_affaires,
-        contract_dir="api_entreprise_v3_dgfip_chiffres_affaires",
-    ),
-    "effectifs_annuels": EvidenceEndpoint(
-        kind=Headcount,
-        path="/v3/gip_mds/unites_legales/{siren}/effectifs_annuels/{year}",
-        level="siren",
-        quota=DOCUMENTS_POOL,
-        parse=parse_effectifs_annuels,
-        contract_dir="api_entreprise_v3_gip_mds_effectifs_annuels_entreprise",
-    ),
-    "numero_tva": EvidenceEndpoint(
-        kind=VatNumber,
-        path="/v3/european_commission/unites_legales/{siren}/numero_tva",
-        level="siren",
-        quota=JSON_POOL,
-        parse=parse_numero_tva,
-        contract_dir="api_entreprise_v3_european_commission_vies",
-    ),
-    "association": EvidenceEndpoint(
-        kind=Association,
-        path="/v4/djepva/api-association/associations/{siren_or_rna}",
-        level="siren",
-        quota=JSON_POOL,
-        parse=parse_association,
-        contract_dir="api_entreprise_v4_mi_unites_legales",
-    ),
-    "association_open_data": EvidenceEndpoint(
-        kind=Association,
-        path="/v4/djepva/api-association/associations/open_data/{siren_or_rna}",
-        level="siren",
-        quota=JSON_POOL,
-        parse=parse_association,
-        contract_dir="api_entreprise_v4_mi_unites_legales_open_data",
-        public=True,
-    ),
-    "association_rna": EvidenceEndpoint(
-        kind=Association,
-        path="/v3/ministere_interieur/rna/associations/{siret_or_rna}",
-        level="siret",
-        quota=JSON_POOL,
-        parse=parse_association_rna,
-        contract_dir="api_entreprise_v3_mi_associations",
-    ),
-    "qualibat": EvidenceEndpoint(
-        kind=Certification,
-        path="/v4/qualibat/etablissements/{siret}/certification_batiment",
-        level="siret",
-        quota=DOCUMENTS_POOL,
-        parse=parse_qualibat,
-        contract_dir="api_entreprise_v4_qualibat_certifications_batiment",
-        scheme="qualibat",
-    ),
-    "opqibi": EvidenceEndpoint(
-        kind=Certification,
-        path="/v3/opqibi/unites_legales/{siren}/certification_ingenierie",
-        level="siren",
-        quota=JSON_POOL,
-        parse=parse_opqibi,
-        contract_dir="api_entreprise_v3_opqibi_certifications_ingenierie",
-        scheme="opqibi",
-    ),
-    "rge": EvidenceEndpoint(
-        kind=Certification,
-        path="/v3/ademe/etablissements/{siret}/certification_rge",
-        level="siret",
-        quota=JSON_POOL,
-        parse=parse_rge,
-        contract_dir="api_entreprise_v3_ademe_certificats_rge",
-        scheme="rge",
-    ),
-    "qualifelec": EvidenceEndpoint(
-        kind=Certification,
-        path="/v3/qualifelec/etablissements/{siret}/certificats",
-        level="siret",
-        quota=JSON_POOL,
-        parse=parse_qualifelec,
-        contract_dir="api_entreprise_v3_qualifelec_certificats",
-        scheme="qualifelec",
-    ),
-    "fntp": EvidenceEndpoint(
-        kind=Certification,
-        path="/v3/fntp/unites_legales/{siren}/carte_professionnelle_travaux_publics",
-        level="siren",
-        quota=DOCUMENTS_POOL,
-        parse=parse_fntp,
-        contract_dir="api_entreprise_v3_fntp_carte_professionnelle_travaux_publics",
-        scheme="fntp",
-    ),
-    "cnetp": EvidenceEndpoint(
-        kind=Certification,
-        path=(
-            "/v3/cnetp/unites_legales/{siren}"
-            "/attestation_cotisations_conges_payes_chomage_intemperies"
-        ),
-        level="siren",
-        quota=DOCUMENTS_POOL,
-        parse=parse_cnetp,
-        contract_dir=(
-            "api_entreprise_v3_cnetp_attestation_cotisations_conges_payes_chomage_intemperies"
-        ),
-        scheme="cnetp",
-    ),
-    "cibtp": EvidenceEndpoint(
-        kind=Certification,
-        path=(
-            "/v3/cibtp/etablissements/{siret}"
-            "/attestation_cotisations_conges_payes_chomage_intemperies"
-        ),
-        level="siret",
-        quota=CIBTP_POOL,
-        parse=parse_cibtp,
-        contract_dir=(
-            "api_entreprise_v3_cibtp_attestation_cotisations_conges_payes_chomage_intemperies"
-        ),
-        scheme="cibtp",
-    ),
-    "probtp": EvidenceEndpoint(
-        kind=Certification,
-        path="/v3/probtp/etablissements/{siret}/attestation_cotisations_retraite",
-        level="siret",
-        quota=DOCUMENTS_POOL,
-        parse=parse_probtp,
-        contract_dir="api_entreprise_v3_probtp_attestations_cotisation_retraite",
-        scheme="probtp",
-    ),
-    "probtp_compliance": EvidenceEndpoint(
-        kind=Certification,
-        path="/v3/probtp/etablissements/{siret}/conformite_cotisations_retraite",
-        level="siret",
-        quota=JSON_POOL,
-        parse=parse_probtp_compliance,
-        contract_dir="api_entreprise_v3_probtp_conformites_cotisations_retraite",
-        scheme="probtp_compliance",
-    ),
-    "msa": EvidenceEndpoint(
-        kind=Certification,
-        path="/v3/msa/etablissements/{siret}/conformite_cotisations",
-        level="siret",
-        quota=JSON_POOL,
-        parse=parse_msa,
-        contract_dir="api_entreprise_v3_msa_conformites_cotisations",
-        scheme="msa",
-    ),
-}
-"""Every evidence endpoint by short name. For :class:`Certification`, name == scheme."""
-
-
-def parse_body(name: str, body: Any, provenance: Provenance) -> Fact:
-    """Parse a whole success payload ``{"data": ..., "meta": ...}`` with ``EVIDENCE[name]``."""
-    endpoint = EVIDENCE[name]
-    if not isinstance(body, dict):
-        raise UnexpectedPayload(
-            f"{provenance.source} answered a JSON {type(body).__name__} where an object "
-            f"with 'data' was expected",
-            source=provenance.source,
-        )
-    meta = body.get("meta")
-    return endpoint.parse(body.get("data"), meta if isinstance(meta, dict) else {}, provenance)

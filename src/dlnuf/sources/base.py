@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BatchSource",
+    "GuardedSource",
     "Identifier",
     "Source",
     "available_sources",
@@ -87,6 +88,44 @@ class BatchSource(Source, Protocol):
         self, kind: type[Fact], idents: Sequence[Siret], response: httpx.Response
     ) -> dict[Siret, Fact]:
         """The facts found in a batch response, by SIRET (absent ones are not found)."""
+        ...
+
+
+@runtime_checkable
+class GuardedSource(Source, Protocol):
+    """A source that can list what its credentials may call and ping its providers.
+
+    The lookup flow reads :meth:`privileges_request` once per client and reports
+    a kind none of whose :meth:`required_privileges` the token holds as
+    ``Forbidden`` without a request; after a provider failed, it pings it
+    (:meth:`ping_request`) before calling it again for another kind.
+    """
+
+    privileges_quota: ClassVar[Quota]
+    ping_quota: ClassVar[Quota]
+
+    def required_privileges(self, kind: type[Fact]) -> frozenset[str]:
+        """The privileges of which one allows ``kind`` (empty: not checked)."""
+        ...
+
+    def privileges_request(self) -> httpx.Request:
+        """The request listing the credentials' privileges."""
+        ...
+
+    def parse_privileges(self, response: httpx.Response) -> frozenset[str]:
+        """The privileges a successful answer to :meth:`privileges_request` lists."""
+        ...
+
+    def provider(self, kind: type[Fact]) -> str:
+        """The upstream provider answering ``kind`` (what :meth:`ping_request` takes)."""
+        ...
+
+    def ping_request(self, provider: str) -> httpx.Request:
+        """The request asking whether ``provider`` is up."""
+        ...
+
+    def parse_ping(self, response: httpx.Response) -> bool:
+        """Whether a successful ping answer leaves the provider up."""
         ...
 
 

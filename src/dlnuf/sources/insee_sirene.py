@@ -101,8 +101,14 @@ class InseeSirene:
         siret = establishment_siret(self.name, kind, ident)
         return httpx.Request("GET", f"{self.base_url}/siret/{siret}", headers=self._headers())
 
-    def request_many(self, kind: type[Fact], idents: Sequence[Siret]) -> httpx.Request:
-        """``POST /siret`` asking for up to :attr:`batch_size` SIRETs in one call."""
+    def request_many(
+        self, kind: type[Fact], idents: Sequence[Siret], *, cursor: str | None = None
+    ) -> httpx.Request:
+        """``POST /siret`` asking for up to :attr:`batch_size` SIRETs in one call.
+
+        ``cursor`` asks for cursor pagination: ``"*"`` for the first page, then what
+        :meth:`next_cursor` returned.
+        """
         sirets = list(dict.fromkeys(establishment_siret(self.name, kind, i) for i in idents))
         if not sirets:
             raise ValueError("request_many needs at least one SIRET")
@@ -115,6 +121,8 @@ class InseeSirene:
             "q": " OR ".join(f"siret:{s}" for s in sirets),
             "nombre": str(len(sirets)),
         }
+        if cursor is not None:
+            form["curseur"] = cursor
         return httpx.Request(
             "POST", f"{self.base_url}/siret", data=form, headers=self._headers()
         )
@@ -167,6 +175,27 @@ class InseeSirene:
                 continue
             found[identity.siret] = identity
         return found
+
+    def next_cursor(self, response: httpx.Response) -> str | None:
+        """The cursor of the next page of a paginated ``POST /siret``, or ``None``.
+
+        ``None`` when the page held every result (``header.total <= header.nombre``),
+        or when ``header.curseurSuivant`` is missing or equals ``header.curseur``
+        (INSEE's mark of the last page).
+        """
+        try:
+            header = response.json().get("header")
+        except (ValueError, AttributeError):
+            return None
+        if not isinstance(header, dict):
+            return None
+        following, current = header.get("curseurSuivant"), header.get("curseur")
+        total, count = header.get("total"), header.get("nombre")
+        if isinstance(total, int) and isinstance(count, int) and total <= count:
+            return None
+        if not isinstance(following, str) or not following or following == current:
+            return None
+        return following
 
     def _read(self, etab: dict[str, Any], response: httpx.Response) -> Identity:
         try:

@@ -3,10 +3,13 @@
 ``Client(sources=["sandbox"])`` needs no token and no network: the sandbox is
 :class:`~dlnuf.sources.api_entreprise.ApiEntreprise` itself (same request
 building, same validation, same parsing) whose :attr:`~Sandbox.mount` is an
-:class:`httpx.MockTransport` answering from ``sandbox_data/responses*.json``,
-a table ``{"<request path>": {"status": ..., "payload": {...}}}``. Unknown paths
-get the 404 API Entreprise answers for an unknown identifier. It is only used
-when asked for by name; it is never a fallback.
+:class:`httpx.MockTransport` answering from ``sandbox_data/responses*.json`` and
+``sandbox_data/evidence.json`` (attestations, Kbis, turnover... built by
+``scripts/build_sandbox_evidence.py``), tables ``{"<request path>": {"status":
+..., "payload": {...}}}``. Unknown paths get the 404 API Entreprise answers for
+an unknown identifier; ``/ping/<provider>`` says ``ok`` and ``/files/<name>``
+serves a small PDF (the documents' URLs point there). It is only used when
+asked for by name; it is never a fallback.
 
 The data set holds the operator's staging companies (the contract payloads, MIT
 licence, see ``sandbox_data/NOTICE``) and fictitious generated companies, each
@@ -27,7 +30,9 @@ import httpx
 from pydantic import SecretStr
 
 from ..config import Settings
+from ..facts.base import Fact
 from ..facts.identity import Identity
+from ..ratelimit import Quota
 from .api_entreprise import ENDPOINTS, ApiEntreprise
 
 __all__ = [
@@ -35,6 +40,7 @@ __all__ = [
     "DEFAULT_OBJECT",
     "DEFAULT_RECIPIENT",
     "NOT_FOUND_PAYLOAD",
+    "SANDBOX_POOL",
     "SANDBOX_URL",
     "Sandbox",
     "handle",
@@ -44,6 +50,8 @@ __all__ = [
 
 SANDBOX_URL = "https://sandbox.dlnuf.invalid"
 """The sandbox's base URL: ``.invalid`` never resolves, the mount answers in-process."""
+SANDBOX_POOL = Quota("sandbox", 6000, 60)
+"""The sandbox's only quota pool (no upstream quota to respect offline)."""
 
 DEFAULT_RECIPIENT = "13002526500013"
 """DINUM's SIRET, the recipient used when none is configured."""
@@ -92,7 +100,7 @@ def load_responses() -> Mapping[str, Mapping[str, Any]]:
     folder = files(_DATA_PACKAGE).joinpath(_DATA_DIR)
     table: dict[str, Mapping[str, Any]] = {}
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.startswith("responses") and entry.name.endswith(".json"):
+        if entry.name.startswith(("responses", "evidence")) and entry.name.endswith(".json"):
             table.update(json.loads(entry.read_text(encoding="utf-8")))
     return table
 
@@ -109,8 +117,43 @@ def _error(status: int, payload: Mapping[str, Any]) -> httpx.Response:
     return httpx.Response(status, json=payload)
 
 
+def _pdf(title: str) -> bytes:
+    """A one-page PDF saying ``title`` (what the sandbox serves for every document)."""
+    text = title.encode("latin-1", "replace").replace(b"\\", b"/").replace(b"(", b"[")
+    stream = b"BT /F1 14 Tf 72 770 Td (" + text.replace(b")", b"]") + b") Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref
+    )
+    return bytes(out)
+
+
 def handle(request: httpx.Request) -> httpx.Response:
     """Answer ``request`` as API Entreprise would, from the packaged data set."""
+    path = request.url.path
+    if path.startswith("/ping/"):  # no token needed, as upstream
+        return httpx.Response(200, json={"status": "ok"})
+    if path.startswith("/files/"):  # the documents (pre-signed URLs upstream)
+        name = path.rsplit("/", 1)[-1]
+        return httpx.Response(
+            200, content=_pdf(f"dlnuf sandbox document {name}"),
+            headers={"Content-Type": "application/pdf"},
+        )
     if not request.headers.get("authorization", "").startswith("Bearer "):
         return _error(401, _UNAUTHORIZED_PAYLOAD)
     for name, code in _MISSING_PARAMETER.items():
@@ -145,6 +188,8 @@ class Sandbox(ApiEntreprise):
 
     name: ClassVar[str] = "sandbox"
     default_base_url: ClassVar[str] = SANDBOX_URL
+    privileges_quota: ClassVar[Quota] = SANDBOX_POOL
+    ping_quota: ClassVar[Quota] = SANDBOX_POOL
 
     def __init__(self, settings: Settings) -> None:
         filled = settings.model_copy(
@@ -158,6 +203,11 @@ class Sandbox(ApiEntreprise):
         super().__init__(filled)
         self.base_url = SANDBOX_URL  # never configurable: the sandbox never leaves the process
         self.mount = httpx.MockTransport(handle)
+
+    def quota(self, kind: type[Fact]) -> Quota:
+        """One generous pool: the sandbox answers in-process, nothing upstream to spare."""
+        self._endpoint(kind)  # an unknown kind still says so
+        return SANDBOX_POOL
 
     @classmethod
     def sirets(cls) -> list[str]:

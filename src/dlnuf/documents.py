@@ -1,0 +1,177 @@
+"""Documents' bytes: download a certificate's PDF once, keep it in the client's cache.
+
+API Entreprise serves a certificate's PDF behind a temporary URL (about a day).
+:class:`Documents` decides everything around one download and does no I/O: the
+bytes already kept (served even after the URL expired), the request (no
+credentials: the URL is pre-signed; the documents' timeout), keeping the bytes,
+and turning a dead link into :class:`~dlnuf.errors.DocumentExpired`.
+:func:`fetch_sync` and :func:`fetch_async` send through a client's transport.
+:func:`bind_documents` attaches a fetcher to every document of a fact, so that
+``fact.document.fetch()`` works.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from pydantic import BaseModel
+
+from .cache.base import Cache, cache_key
+from .config import Settings
+from .errors import ConfigurationError, DlnufError, DocumentExpired, UpstreamError
+from .facts.base import utcnow
+from .facts.evidence import Document
+from .ratelimit import Quota
+from .transport import AsyncTransport, SyncTransport
+
+__all__ = [
+    "DOCUMENT_TTL",
+    "DOWNLOAD_QUOTA",
+    "Documents",
+    "bind_documents",
+    "document_key",
+    "documents_of",
+    "fetch_async",
+    "fetch_sync",
+]
+
+SOURCE = "documents"
+DOWNLOAD_QUOTA = Quota("documents:download", 600, 60)
+"""Downloads from the document storage (not an API Entreprise endpoint, not its quota)."""
+DOCUMENT_TTL = timedelta(days=90)
+"""How long downloaded bytes are kept (the upstream deletes some documents after 3 months)."""
+
+_DEAD_LINK = frozenset({401, 403, 404, 410})
+"""What a storage answers for an expired or revoked pre-signed URL."""
+
+
+def document_key(document: Document) -> str:
+    """The cache key of a document's bytes: a digest of its URL (the URL is a capability)."""
+    digest = hashlib.sha256(document.url.encode()).hexdigest()[:40]
+    return cache_key(SOURCE, "bytes", "Document", digest)
+
+
+class Documents:
+    """The decisions of a download, shared by the sync and the async client (no I/O)."""
+
+    def __init__(self, cache: Cache | None, settings: Settings, ttl: timedelta = DOCUMENT_TTL):
+        self.cache = cache
+        self.settings = settings
+        self.ttl = ttl
+
+    def cached(self, document: Document) -> bytes | None:
+        """The bytes kept for ``document``, if any (a broken cache is a miss)."""
+        if self.cache is None:
+            return None
+        try:
+            entry = self.cache.get(document_key(document))
+        except Exception:  # a broken cache never breaks a download
+            return None
+        return entry.value if entry is not None and entry.is_fresh(utcnow()) else None
+
+    def request(self, document: Document) -> httpx.Request:
+        """The download request; :class:`DocumentExpired` if the URL is known to be dead."""
+        if document.is_expired():
+            raise self._expired(document, "its link expired")
+        request = httpx.Request(
+            "GET",
+            document.url,
+            headers={
+                "Accept": f"{document.media_type}, */*",
+                "User-Agent": self.settings.user_agent,
+            },
+        )
+        request.extensions["timeout"] = httpx.Timeout(self.settings.document_timeout).as_dict()
+        return request
+
+    def keep(self, document: Document, response: httpx.Response) -> bytes:
+        """The downloaded bytes, kept in the cache."""
+        content = response.content
+        if not content:
+            raise DocumentExpired(
+                f"the document {document.filename} came back empty: collect the fact again "
+                "for a fresh link"
+            )
+        if self.cache is not None:
+            expires_at = utcnow() + self.ttl
+            with contextlib.suppress(Exception):  # the bytes are returned all the same
+                self.cache.set(
+                    document_key(document), content, expires_at=expires_at, stale_until=expires_at
+                )
+        return content
+
+    def failed(self, document: Document, error: DlnufError) -> DlnufError:
+        """The error to raise for a failed download: a dead link is :class:`DocumentExpired`."""
+        if isinstance(error, UpstreamError) and error.status in _DEAD_LINK:
+            return self._expired(document, f"its link answers HTTP {error.status}")
+        return error
+
+    def cached_only(self, document: Document) -> bytes:
+        """The kept bytes, for a document bound to an async client (no download here)."""
+        content = self.cached(document)
+        if content is None:
+            raise ConfigurationError(
+                "this document belongs to an AsyncClient: use "
+                "`await client.fetch_document(doc)` to download it"
+            )
+        return content
+
+    def _expired(self, document: Document, why: str) -> DocumentExpired:
+        when = document.url_expires_at
+        at = f" (at {when:%Y-%m-%d %H:%M} UTC)" if when is not None else ""
+        return DocumentExpired(
+            f"the document {document.filename} cannot be downloaded: {why}{at}, and its "
+            "bytes were not kept. Collect the fact again for a fresh link, then fetch the "
+            "document promptly (dlnuf keeps the bytes once downloaded)"
+        )
+
+
+def fetch_sync(documents: Documents, transport: SyncTransport, document: Document) -> bytes:
+    """The document's bytes: kept ones, else downloaded through ``transport`` and kept."""
+    content = documents.cached(document)
+    if content is not None:
+        return content
+    request = documents.request(document)
+    try:
+        response = transport.send(request, DOWNLOAD_QUOTA, source=SOURCE)
+    except DlnufError as exc:
+        raise documents.failed(document, exc) from None
+    return documents.keep(document, response)
+
+
+async def fetch_async(
+    documents: Documents, transport: AsyncTransport, document: Document
+) -> bytes:
+    """The asyncio twin of :func:`fetch_sync`."""
+    content = documents.cached(document)
+    if content is not None:
+        return content
+    request = documents.request(document)
+    try:
+        response = await transport.send(request, DOWNLOAD_QUOTA, source=SOURCE)
+    except DlnufError as exc:
+        raise documents.failed(document, exc) from None
+    return documents.keep(document, response)
+
+
+def documents_of(value: Any) -> Iterator[Document]:
+    """Every :class:`Document` in a fact (its own, and its parts', like RGE certificates)."""
+    if isinstance(value, Document):
+        yield value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from documents_of(getattr(value, name))
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            yield from documents_of(item)
+
+
+def bind_documents(value: Any, fetcher: Callable[[Document], bytes]) -> None:
+    """Bind every document of ``value`` to ``fetcher`` (``doc.fetch()`` then calls it)."""
+    for document in documents_of(value):
+        document.bind(fetcher)
