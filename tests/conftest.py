@@ -8,6 +8,7 @@ Redis-backed tests need a server on loopback: locally run
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -81,3 +82,34 @@ def contracts() -> Path:
     """The operator's contract payloads, in ../shared beside the repo root."""
     assert CONTRACTS.is_dir(), f"missing {CONTRACTS}: ../shared must sit beside the repo"
     return CONTRACTS
+
+
+REDIS_URL = os.environ.get("DLNUF_TEST_REDIS", "redis://127.0.0.1:6379/15")
+"""The Redis database the ``redis`` tests use (flushed by each of them)."""
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """The URL of an empty Redis database ($DLNUF_TEST_REDIS), flushed after the test.
+
+    Skips when Redis is not reachable, saying how to start it, except when
+    ``DLNUF_REQUIRE_REDIS=1`` (set by ``.ci/run``): then the test fails.
+    """
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1.0)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        client.close()
+        message = (
+            f"no Redis at {REDIS_URL} ({type(exc).__name__}); start one with "
+            "`redis-server --port 6379 --bind 127.0.0.1 --save '' --daemonize yes` "
+            "(Debian package redis-server), or set DLNUF_TEST_REDIS"
+        )
+        if os.environ.get("DLNUF_REQUIRE_REDIS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
+    client.close()

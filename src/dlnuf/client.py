@@ -8,27 +8,44 @@ independent kinds concurrently in the async client.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Container, Generator, Iterable, Iterator, Mapping
+from functools import partial
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import httpx
 
-from .cache import Cache, CachePolicy, open_cache
+from .answers import AnswerStore
+from .batch import BatchResult, many_async, many_sync
+from .cache import (
+    Cache,
+    CachePolicy,
+    MemoryCache,
+    SQLiteCache,
+    default_cache_path,
+    open_cache,
+)
 from .config import Settings
+from .documents import Documents, bind_documents, fetch_async, fetch_sync
 from .dossier import Dossier
 from .errors import DlnufError
 from .facts.base import Fact
+from .facts.evidence import Document
 from .facts.identity import Identity
-from .flow import Core, Flow
+from .flow import Core, Fetch, Flow, Session
+from .forms.base import Draft, Form, required_kinds
+from .forms.base import prefill as prefill_form
 from .identifiers import parse_siret_or_siren
 from .ratelimit import MemoryRateLimiter, RateLimiter
+from .singleflight import AsyncSingleFlight, SyncSingleFlight
 from .sources.base import Source, load_source
 from .transport import AsyncTransport, SyncTransport
 
 __all__ = ["AsyncClient", "Client"]
 
 F = TypeVar("F", bound=Fact)
+T = TypeVar("T")
+FormT = TypeVar("FormT", bound=Form)
 
 _UNSET: Any = object()
 
@@ -88,8 +105,10 @@ class _ClientBase:
         else:
             cache_obj = cache
         self._core = Core(settings, loaded, cache_obj, policy or CachePolicy())
+        self._documents = Documents(cache_obj, settings)
         self._limiter = limiter or DEFAULT_LIMITER
         self._mounts = {s.base_url: s.mount for s in loaded if s.mount is not None}
+        self._answers: AnswerStore | None = None
 
     @property
     def sources(self) -> list[Source]:
@@ -100,6 +119,25 @@ class _ClientBase:
     def cache(self) -> Cache | None:
         """The cache backend, or ``None`` when caching is off."""
         return self._core.cache
+
+    @property
+    def answers(self) -> AnswerStore:
+        """What companies declared themselves (opened on first use): in the cache's SQLite
+        file, in memory with a memory cache, else in the default cache file."""
+        if self._answers is None:
+            cache = self._core.cache
+            if isinstance(cache, SQLiteCache):
+                self._answers = AnswerStore(cache.path)
+            elif isinstance(cache, MemoryCache):
+                self._answers = AnswerStore.memory()
+            else:
+                self._answers = AnswerStore(default_cache_path())
+        return self._answers
+
+    def _close_answers(self) -> None:
+        if self._answers is not None:
+            self._answers.close()
+            self._answers = None
 
     def __repr__(self) -> str:
         names = ",".join(s.name for s in self._core.sources)
@@ -113,9 +151,10 @@ class _ClientBase:
         self, value: object, kinds: Iterable[type[Fact]], dossier: Dossier
     ) -> list[tuple[type[Fact], Flow[Fact]]]:
         flows: list[tuple[type[Fact], Flow[Fact]]] = []
+        session = Session()  # what one kind learns about a provider serves the next ones
         for kind in dict.fromkeys(kinds):
             try:
-                flows.append((kind, self._core.lookup(kind, value)))
+                flows.append((kind, self._core.lookup(kind, value, session=session)))
             except DlnufError as exc:
                 dossier.errors[kind] = exc
         return flows
@@ -135,6 +174,7 @@ class Client(_ClientBase):
         self._transport = SyncTransport(
             self.settings, limiter=self._limiter, mounts=self._mounts, http_client=http_client
         )
+        self._shared: SyncSingleFlight[httpx.Response] = SyncSingleFlight()
 
     def get(self, value: object, kind: type[F], *, source: str | None = None) -> F:
         """The fact ``kind`` about ``value`` (a SIRET, or a SIREN for legal-unit kinds).
@@ -158,25 +198,66 @@ class Client(_ClientBase):
                 dossier.errors[kind] = exc
         return dossier
 
-    def _drive(self, flow: Flow[F]) -> F:
+    def prefill(
+        self, form_cls: type[FormT], value: object, answers: AnswerStore | None = None
+    ) -> Draft[FormT]:
+        """Pre-fill ``form_cls`` for ``value``: collects only the kinds the form reads, then
+        :func:`~dlnuf.forms.prefill` with ``answers`` (default: :attr:`answers`)."""
+        dossier = self.collect(value, required_kinds(form_cls))
+        return prefill_form(form_cls, dossier, answers if answers is not None else self.answers)
+
+    def many(
+        self,
+        values: Iterable[object],
+        kinds: Iterable[type[Fact]] = (Identity,),
+        *,
+        concurrency: int = 8,
+        progress: bool = False,
+        ordered: bool = False,
+        skip: Container[int] = (),
+    ) -> Iterator[BatchResult]:
+        """Look up many SIRETs at the upstream quota: one :class:`~dlnuf.batch.BatchResult`
+        per input value, streamed as answers arrive (see :mod:`dlnuf.batch`).
+
+        Results come in completion order (cached ones first), each tagged with its
+        input ``index``; ``ordered=True`` keeps input order. ``concurrency`` threads
+        share this client; ``progress=True`` shows a rich bar on stderr; indexes in
+        ``skip`` are not looked up (to resume a run). Bad SIRETs get an
+        :class:`~dlnuf.InvalidSiret` in ``errors``; repeated ones are fetched once.
+        """
+        return many_sync(
+            self._core, self._drive, values, kinds,
+            concurrency=concurrency, progress=progress, ordered=ordered, skip=skip,
+        )
+
+    def _drive(self, flow: Generator[Fetch, httpx.Response, T]) -> T:
         try:
             step = next(flow)
             while True:
                 try:
-                    response = self._transport.send(
-                        step.request, step.quota, source=step.source.name
-                    )
+                    response = self._shared.run(step.shared, partial(
+                        self._transport.send, step.request, step.quota, source=step.source.name
+                    ))
                 except DlnufError as exc:
                     step = flow.throw(exc)
                 else:
                     step = flow.send(response)
         except StopIteration as stop:
-            result: F = stop.value
+            result: T = stop.value
+            if isinstance(result, Fact):
+                bind_documents(result, self.fetch_document)
             return result
+
+    def fetch_document(self, document: Document) -> bytes:
+        """The bytes of ``document`` (a certificate's PDF): kept ones, else downloaded
+        (12 s timeout) and kept in the cache. Raises :class:`~dlnuf.DocumentExpired`
+        when its URL is dead and no bytes were kept: collect the fact again."""
+        return fetch_sync(self._documents, self._transport, document)
 
     def close(self) -> None:
         """Close the HTTP connections and the cache."""
         self._transport.close()
+        self._close_answers()
         if self._core.cache is not None:
             self._core.cache.close()
 
@@ -203,6 +284,7 @@ class AsyncClient(_ClientBase):
         self._transport = AsyncTransport(
             self.settings, limiter=self._limiter, mounts=self._mounts, http_client=http_client
         )
+        self._shared: AsyncSingleFlight[httpx.Response] = AsyncSingleFlight()
 
     async def get(self, value: object, kind: type[F], *, source: str | None = None) -> F:
         """The fact ``kind`` about ``value``; see :meth:`Client.get`."""
@@ -228,25 +310,56 @@ class AsyncClient(_ClientBase):
                 dossier.facts[kind] = result
         return dossier
 
-    async def _drive(self, flow: Flow[F]) -> F:
+    async def prefill(
+        self, form_cls: type[FormT], value: object, answers: AnswerStore | None = None
+    ) -> Draft[FormT]:
+        """Pre-fill ``form_cls`` for ``value``; see :meth:`Client.prefill`."""
+        dossier = await self.collect(value, required_kinds(form_cls))
+        return prefill_form(form_cls, dossier, answers if answers is not None else self.answers)
+
+    def many(
+        self,
+        values: Iterable[object],
+        kinds: Iterable[type[Fact]] = (Identity,),
+        *,
+        concurrency: int = 8,
+        progress: bool = False,
+        ordered: bool = False,
+        skip: Container[int] = (),
+    ) -> AsyncIterator[BatchResult]:
+        """An async iterator of results (``async for r in client.many(...)``): up to
+        ``concurrency`` lookups at once; otherwise as :meth:`Client.many`."""
+        return many_async(
+            self._core, self._drive, values, kinds,
+            concurrency=concurrency, progress=progress, ordered=ordered, skip=skip,
+        )
+
+    async def _drive(self, flow: Generator[Fetch, httpx.Response, T]) -> T:
         try:
             step = next(flow)
             while True:
                 try:
-                    response = await self._transport.send(
-                        step.request, step.quota, source=step.source.name
-                    )
+                    response = await self._shared.run(step.shared, partial(
+                        self._transport.send, step.request, step.quota, source=step.source.name
+                    ))
                 except DlnufError as exc:
                     step = flow.throw(exc)
                 else:
                     step = flow.send(response)
         except StopIteration as stop:
-            result: F = stop.value
+            result: T = stop.value
+            if isinstance(result, Fact):  # doc.fetch() serves kept bytes; download: awaited
+                bind_documents(result, self._documents.cached_only)
             return result
+
+    async def fetch_document(self, document: Document) -> bytes:
+        """The bytes of ``document``; see :meth:`Client.fetch_document`."""
+        return await fetch_async(self._documents, self._transport, document)
 
     async def aclose(self) -> None:
         """Close the HTTP connections and the cache."""
         await self._transport.aclose()
+        self._close_answers()
         if self._core.cache is not None:
             self._core.cache.close()
 

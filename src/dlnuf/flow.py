@@ -3,9 +3,14 @@
 ``lookup(core, kind, ident)`` is a generator. It yields a :class:`Fetch` each
 time it needs the network; the driver (sync in :class:`~dlnuf.Client`, async in
 :class:`~dlnuf.AsyncClient`) sends the request through the transport and sends
-the response back in, or throws the mapped :class:`~dlnuf.DlnufError` in. The
+the response back in, or throws the mapped :class:`~dlnuf.DlnufError` in. A
+batch (:mod:`dlnuf.batch`) may instead send in the fact one multi-SIRET call
+already parsed for this identifier: it is stored exactly like a parsed one. The
 generator owns everything else: cache look-up, source priority and fallback,
-negative caching, stale-if-error, expiry. That is what keeps the sync and async
+negative caching, stale-if-error, expiry, and for a :class:`~dlnuf.sources.base.GuardedSource`
+the checks before a call (the token's privileges, read once per client; a
+provider that failed earlier in the same :class:`~dlnuf.access.Session` is
+pinged before it is called again). That is what keeps the sync and async
 clients identical in behaviour.
 """
 
@@ -20,6 +25,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import ValidationError
 
+from .access import Privileges, Session
 from .cache.base import Cache, CacheEntry, cache_key
 from .cache.policy import CachePolicy
 from .config import Settings
@@ -27,14 +33,18 @@ from .errors import (
     DlnufError,
     InvalidSiret,
     NotFound,
+    RequestInFlight,
+    Unauthorized,
+    UnexpectedPayload,
     UnsupportedKind,
+    UpstreamUnavailable,
 )
 from .facts.base import Fact, utcnow
 from .identifiers import Siren, Siret, parse_siret_or_siren
 from .ratelimit import Quota
-from .sources.base import Identifier, Source
+from .sources.base import GuardedSource, Identifier, Source
 
-__all__ = ["Core", "Fetch", "Flow", "coerce_identifier"]
+__all__ = ["Core", "Fetch", "Flow", "Session", "coerce_identifier"]
 
 log = logging.getLogger("dlnuf.client")
 
@@ -45,15 +55,21 @@ _NOT_FOUND = b'{"__dlnuf_not_found__":true}'
 
 @dataclass(frozen=True)
 class Fetch:
-    """One request the flow needs sent: the driver answers with the response."""
+    """One request the flow needs sent: the driver answers with the response.
+
+    Fetches with the same ``shared`` key in flight at once (the privileges of a
+    token, a provider's ping) may be sent once and their response given to each.
+    """
 
     source: Source
     request: httpx.Request
     quota: Quota
+    shared: str | None = None
 
 
-Flow = Generator[Fetch, httpx.Response, F]
-"""A lookup in progress: yields fetches, receives responses, returns a fact."""
+Flow = Generator[Fetch, httpx.Response | Fact, F]
+"""A lookup in progress: yields fetches, receives responses (or batch-parsed facts),
+returns a fact."""
 
 
 def coerce_identifier(kind: type[Fact], value: object) -> Identifier:
@@ -89,6 +105,8 @@ class Core:
         self.sources = sources
         self.cache = cache
         self.policy = policy
+        self.privileges = Privileges()
+        """What each guarded source's credentials may call, read once per client."""
 
     def resolve(self, kind: type[Fact], only: str | None = None) -> list[Source]:
         """The configured sources that provide ``kind``, in priority order."""
@@ -110,13 +128,26 @@ class Core:
 
     # -- the flow ------------------------------------------------------------------------
 
-    def lookup(self, kind: type[F], value: object, *, source: str | None = None) -> Flow[F]:
-        """The flow that answers ``kind`` for ``value`` (validated before any I/O)."""
+    def lookup(
+        self,
+        kind: type[F],
+        value: object,
+        *,
+        source: str | None = None,
+        session: Session | None = None,
+    ) -> Flow[F]:
+        """The flow that answers ``kind`` for ``value`` (validated before any I/O).
+
+        Lookups sharing a ``session`` (the kinds of one collect) skip a provider
+        that failed and whose ping says it is still down.
+        """
         ident = coerce_identifier(kind, value)
         sources = self.resolve(kind, source)
-        return self._lookup(kind, ident, sources)
+        return self._lookup(kind, ident, sources, session)
 
-    def _lookup(self, kind: type[F], ident: Identifier, sources: list[Source]) -> Flow[F]:
+    def _lookup(
+        self, kind: type[F], ident: Identifier, sources: list[Source], session: Session | None
+    ) -> Flow[F]:
         last_error: DlnufError | None = None
         stale: F | None = None
         for src in sources:
@@ -139,12 +170,18 @@ class Core:
                     stale = cached
             try:
                 request = src.request(kind, ident)
-                response = yield Fetch(src, request, src.quota(kind))
-                fact = src.parse(kind, ident, response)
+                if isinstance(src, GuardedSource):
+                    yield from self._guard(src, kind, session)
+                answer = yield Fetch(src, request, src.quota(kind))
+                fact = answer if isinstance(answer, Fact) else src.parse(kind, ident, answer)
             except NotFound:
                 self._cache_set(key, _NOT_FOUND, *self.policy.not_found_expiry(utcnow()))
                 raise
             except DlnufError as exc:
+                if session is not None and isinstance(src, GuardedSource) and (
+                    _provider_failed(exc)
+                ):
+                    session.failed(src.name, src.provider(kind))
                 if not exc.transient:
                     raise
                 log.info("%s failed transiently for %s: %s", src.name, kind.__name__, exc)
@@ -161,6 +198,45 @@ class Core:
             return stale.with_provenance(from_cache=True, stale=True)
         assert last_error is not None  # noqa: S101 - every source either returned or set it
         raise last_error
+
+    # -- checks before a call ---------------------------------------------------------------
+
+    def _guard(
+        self, src: GuardedSource, kind: type[Fact], session: Session | None
+    ) -> Generator[Fetch, httpx.Response | Fact, None]:
+        """Refuse ``kind`` before its request when the token may not call it, or when its
+        provider failed earlier in ``session`` and its ping says it is still down."""
+        if src.required_privileges(kind) and not self.privileges.known(src.name):
+            granted: frozenset[str] | None = None
+            try:
+                answer = yield Fetch(
+                    src, src.privileges_request(), src.privileges_quota,
+                    shared=f"privileges:{src.name}",
+                )
+                granted = src.parse_privileges(_response(answer, src))
+            except Unauthorized:
+                raise
+            except DlnufError as exc:
+                log.warning("%s: privileges not read, so not checked: %s", src.name, exc)
+            self.privileges.record(src.name, granted)
+        self.privileges.check(src, kind)
+        provider = src.provider(kind)
+        if session is None:
+            return
+        if session.needs_ping(src.name, provider):
+            up = True  # a ping that says nothing clear does not stop the call
+            try:
+                answer = yield Fetch(
+                    src, src.ping_request(provider), src.ping_quota,
+                    shared=f"ping:{src.name}:{provider}",
+                )
+                up = src.parse_ping(_response(answer, src))
+            except UpstreamUnavailable:
+                up = False
+            except DlnufError as exc:
+                log.info("%s: ping of %s inconclusive: %s", src.name, provider, exc)
+            session.record_ping(src.name, provider, up)
+        session.check(src.name, provider, kind)
 
     # -- cache plumbing: a broken cache never breaks a lookup ------------------------------
 
@@ -192,3 +268,15 @@ class Core:
             if self.cache is not None:
                 self.cache.delete(key)
             return None
+
+
+def _response(answer: httpx.Response | Fact, src: Source) -> httpx.Response:
+    if not isinstance(answer, httpx.Response):
+        raise UnexpectedPayload(f"{src.name}: a fact was sent where a response was expected")
+    return answer
+
+
+def _provider_failed(error: DlnufError) -> bool:
+    """Whether ``error`` says the upstream provider is down (not a quota or an in-flight 409)."""
+    return isinstance(error, UpstreamUnavailable) and not isinstance(error, RequestInFlight)
+

@@ -12,11 +12,11 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from ..errors import ConfigurationError, DlnufError, InvalidIdentifier
-from . import lookup
+from . import batch, evidence, lookup, prefill
 
 __all__ = ["build_parser", "main"]
 
-COMMANDS = [lookup]
+COMMANDS = [lookup, evidence, prefill, batch]
 """Modules that add subcommands, in the order ``--help`` lists them."""
 
 
