@@ -9,10 +9,8 @@ publish.
 
 from __future__ import annotations
 
-import copy
 import json
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -27,7 +25,6 @@ from dlnuf.config import Settings
 from dlnuf.errors import (
     ConfigurationError,
     InvalidSiret,
-    NotFound,
     UnexpectedPayload,
     UnsupportedKind,
 )
@@ -35,10 +32,21 @@ from dlnuf.facts.base import Fact
 from dlnuf.facts.identity import Identity
 from dlnuf.identifiers import Siren, Siret
 from dlnuf.ratelimit import Quota
-from dlnuf.sources.base import BatchSource, Source, load_source
+from dlnuf.sources.base import BatchSource
 from dlnuf.sources.insee_sirene import InseeSirene
+from identity_sources import (
+    answer,
+    any_json,
+    assert_association,
+    assert_exemple_industries_head_office,
+    assert_registered,
+    assert_withheld_sole_trader,
+    check_outcome,
+    corrupt,
+    load_fixture,
+    parse_identity,
+)
 
-FIXTURES = Path(__file__).parent / "fixtures" / "insee_sirene"
 BASE = "https://api.insee.fr/api-sirene/3.11"
 KEY = "insee-key-7f3a9c21-do-not-leak"
 HEAD_OFFICE = Siret("91234567500017")
@@ -51,29 +59,12 @@ KEPT = Siret("91234567500041")
 
 
 def load(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
-    return data
+    return load_fixture("insee_sirene", name)
 
 
 @pytest.fixture
 def source() -> InseeSirene:
     return InseeSirene(Settings(insee_api_key=SecretStr(KEY)))
-
-
-def answer(
-    source: InseeSirene, siret: Siret, body: Any = None, *, content: bytes | None = None,
-    headers: dict[str, str] | None = None,
-) -> httpx.Response:
-    request = source.request(Identity, siret)
-    if content is not None:
-        return httpx.Response(200, content=content, headers=headers, request=request)
-    return httpx.Response(200, json=body, request=request)
-
-
-def parse(source: InseeSirene, siret: Siret, body: Any) -> Identity:
-    fact = source.parse(Identity, siret, answer(source, siret, body))
-    assert isinstance(fact, Identity)
-    return fact
 
 
 def etab(name: str) -> dict[str, Any]:
@@ -89,13 +80,8 @@ def one(establishment: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_is_a_batch_source_registered_under_its_name() -> None:
-    loaded = load_source("insee_sirene", Settings(insee_api_key=SecretStr(KEY)))
-    assert isinstance(loaded, InseeSirene)
-    assert isinstance(loaded, Source)
+    loaded = assert_registered("insee_sirene", Settings(insee_api_key=SecretStr(KEY)), InseeSirene)
     assert isinstance(loaded, BatchSource)
-    assert loaded.provides == frozenset({Identity})
-    assert loaded.scope == "public"
-    assert loaded.mount is None
     assert loaded.batch_size == 1000
 
 
@@ -181,45 +167,13 @@ def test_request_validates_the_siret_and_the_kind(source: InseeSirene) -> None:
 
 
 def test_head_office_of_an_active_company(source: InseeSirene) -> None:
-    identity = parse(source, HEAD_OFFICE, load("company"))
-    assert identity.siret == HEAD_OFFICE
-    assert identity.siren == Siren("912345675")
-    assert identity.legal_name == "EXEMPLE INDUSTRIES"
-    assert identity.trade_name == "EXEMPLE ATELIERS"  # enseigne before dénomination usuelle
-    assert identity.sigle == "EXI"
-    assert identity.legal_form_code == "5710"
-    assert identity.legal_form_label is None
-    assert identity.naf_code == "28.29B"
-    assert identity.company_category == "PME"
-    assert identity.headcount_bracket == "22"
-    assert identity.legal_unit_headcount_bracket == "31"
-    assert identity.creation_date == date(2012, 3, 1)
-    assert identity.establishment_creation_date == date(2012, 3, 1)
-    assert identity.active is True
-    assert identity.closing_date is None
-    assert identity.legal_unit_active is True
-    assert identity.is_head_office is True
-    assert identity.head_office_siret == HEAD_OFFICE
-    assert identity.ess is False
-    assert identity.rna is None
-    assert identity.is_sole_trader is False
-    assert identity.diffusion == "diffusible"
-    assert identity.redirected_from is None
-    assert identity.withheld == frozenset()
-    address = identity.address
-    assert (address.number, address.repetition, address.street_type, address.street_name) == (
-        "22", "B", "RUE", "DES ARTISANS",
-    )
-    assert address.complement == "BATIMENT C"
-    assert (address.postal_code, address.city, address.city_code) == ("69007", "LYON", "69387")
-    assert address.country == "FRANCE"
-    assert address.postal_lines == (
-        "EXEMPLE INDUSTRIES", "BATIMENT C", "22 B RUE DES ARTISANS", "69007 LYON", "FRANCE",
-    )
+    identity = parse_identity(source, HEAD_OFFICE, load("company"))
+    # The trade name is the enseigne, before the dénomination usuelle.
+    assert_exemple_industries_head_office(identity, HEAD_OFFICE)
 
 
 def test_provenance_carries_the_last_processing_time(source: InseeSirene) -> None:
-    provenance = parse(source, HEAD_OFFICE, load("company")).provenance
+    provenance = parse_identity(source, HEAD_OFFICE, load("company")).provenance
     assert provenance.source == "insee_sirene"
     assert provenance.endpoint == "/api-sirene/3.11/siret/91234567500017"
     assert provenance.public is True
@@ -231,7 +185,7 @@ def test_provenance_carries_the_last_processing_time(source: InseeSirene) -> Non
 def test_closed_establishment_closed_when_its_closed_periods_began(
     source: InseeSirene,
 ) -> None:
-    identity = parse(source, CLOSED, load("closed"))
+    identity = parse_identity(source, CLOSED, load("closed"))
     assert identity.active is False
     assert identity.closing_date == date(2023, 4, 1)  # not 2024-01-01, a later closed period
     assert identity.legal_unit_active is True
@@ -244,15 +198,15 @@ def test_closed_establishment_closed_when_its_closed_periods_began(
 def test_the_current_period_is_the_one_without_an_end(source: InseeSirene) -> None:
     body = etab("company")
     body["periodesEtablissement"].reverse()  # oldest first
-    assert parse(source, HEAD_OFFICE, one(body)).trade_name == "EXEMPLE ATELIERS"
+    assert parse_identity(source, HEAD_OFFICE, one(body)).trade_name == "EXEMPLE ATELIERS"
     del body["periodesEtablissement"][1]["dateFin"]  # masquerValeursNulles drops nulls
-    assert parse(source, HEAD_OFFICE, one(body)).trade_name == "EXEMPLE ATELIERS"
+    assert parse_identity(source, HEAD_OFFICE, one(body)).trade_name == "EXEMPLE ATELIERS"
 
 
 def test_without_a_current_period_the_newest_is_used(source: InseeSirene) -> None:
     body = etab("closed")
     body["periodesEtablissement"][0]["dateFin"] = "2024-12-31"
-    identity = parse(source, CLOSED, one(body))
+    identity = parse_identity(source, CLOSED, one(body))
     assert identity.naf_code == "46.69B"
     assert identity.closing_date == date(2023, 4, 1)
 
@@ -260,26 +214,12 @@ def test_without_a_current_period_the_newest_is_used(source: InseeSirene) -> Non
 def test_a_closed_unit(source: InseeSirene) -> None:
     body = etab("closed")
     body["uniteLegale"]["etatAdministratifUniteLegale"] = "C"
-    assert parse(source, CLOSED, one(body)).legal_unit_active is False
+    assert parse_identity(source, CLOSED, one(body)).legal_unit_active is False
 
 
 def test_nd_sole_trader_is_withheld_not_masked(source: InseeSirene) -> None:
-    identity = parse(source, SOLE_TRADER, load("sole_trader_nd"))
-    assert identity.diffusion == "partiellement_diffusible"
-    assert identity.is_sole_trader is True
-    assert identity.legal_name is None
-    assert identity.sigle is None
-    assert identity.trade_name is None
-    assert identity.address.street is None
-    assert identity.address.postal_lines == ()
-    assert (identity.address.city, identity.address.city_code) == ("BORDEAUX", "33063")
-    assert identity.withheld == {
-        "legal_name", "sigle", "trade_name", "address.number", "address.repetition",
-        "address.street_type", "address.street_name", "address.complement",
-        "address.special_distribution", "address.postal_code", "address.cedex_code",
-        "address.cedex_label", "address.postal_lines",
-    }
-    assert "[ND]" not in identity.model_dump_json()
+    identity = parse_identity(source, SOLE_TRADER, load("sole_trader_nd"))
+    assert_withheld_sole_trader(identity, "[ND]")
 
 
 def test_a_diffusible_sole_trader_is_named_after_the_person(source: InseeSirene) -> None:
@@ -293,9 +233,9 @@ def test_a_diffusible_sole_trader_is_named_after_the_person(source: InseeSirene)
         prenomUsuelUniteLegale="CAMILLE", nomUniteLegale="MARTIN", nomUsageUniteLegale="DURAND",
     )
     body["statutDiffusionEtablissement"] = "O"
-    assert parse(source, SOLE_TRADER, one(body)).legal_name == "CAMILLE DURAND"
+    assert parse_identity(source, SOLE_TRADER, one(body)).legal_name == "CAMILLE DURAND"
     unit["nomUsageUniteLegale"] = None
-    identity = parse(source, SOLE_TRADER, one(body))
+    identity = parse_identity(source, SOLE_TRADER, one(body))
     assert identity.legal_name == "CAMILLE MARTIN"
     assert identity.diffusion == "diffusible"
 
@@ -303,33 +243,26 @@ def test_a_diffusible_sole_trader_is_named_after_the_person(source: InseeSirene)
 def test_a_partly_withheld_name_is_no_name(source: InseeSirene) -> None:
     body = etab("sole_trader_nd")
     body["uniteLegale"]["nomUniteLegale"] = "MARTIN"  # the first name stays [ND]
-    identity = parse(source, SOLE_TRADER, one(body))
+    identity = parse_identity(source, SOLE_TRADER, one(body))
     assert identity.legal_name is None
     assert "legal_name" in identity.withheld
 
 
 def test_association_has_its_rna_and_ess_flag(source: InseeSirene) -> None:
-    identity = parse(source, ASSOCIATION, load("association"))
-    assert identity.rna == "W353012345"
-    assert identity.ess is True
-    assert identity.legal_form_code == "9220"
-    assert identity.address.postal_lines == (
-        "ASSOCIATION DES AMIS DU JARDIN PARTAGE", "MAISON DES ASSOCIATIONS",
-        "12 RUE DU JARDIN", "BP 45", "35000 RENNES", "FRANCE",
-    )
+    assert_association(parse_identity(source, ASSOCIATION, load("association")))
 
 
 def test_trade_name_falls_back_on_the_usual_name(source: InseeSirene) -> None:
     body = etab("company")
     body["periodesEtablissement"][0]["enseigne1Etablissement"] = None
-    assert parse(source, HEAD_OFFICE, one(body)).trade_name == "EXEMPLE LYON"
+    assert parse_identity(source, HEAD_OFFICE, one(body)).trade_name == "EXEMPLE LYON"
 
 
 # --- redirects ------------------------------------------------------------------------------
 
 
 def test_an_answer_about_another_siret_records_the_one_asked(source: InseeSirene) -> None:
-    identity = parse(source, DUPLICATE, load("redirect"))
+    identity = parse_identity(source, DUPLICATE, load("redirect"))
     assert identity.siret == KEPT
     assert identity.redirected_from == DUPLICATE
 
@@ -348,6 +281,7 @@ def test_a_followed_301_records_the_siret_asked(source: InseeSirene) -> None:
     assert kept.calls.last.request.headers["X-INSEE-Api-Key-Integration"] == KEY
     assert response.history
     identity = source.parse(Identity, DUPLICATE, response)
+    assert isinstance(identity, Identity)
     assert (identity.siret, identity.redirected_from) == (KEPT, DUPLICATE)
 
 
@@ -364,7 +298,7 @@ def test_a_redirect_back_to_the_siret_asked_is_no_redirect(source: InseeSirene) 
 
 def test_a_one_element_list_is_read_like_the_object(source: InseeSirene) -> None:
     body = {"header": {"statut": 200, "message": "OK"}, "etablissements": [etab("company")]}
-    assert parse(source, HEAD_OFFICE, body).legal_name == "EXEMPLE INDUSTRIES"
+    assert parse_identity(source, HEAD_OFFICE, body).legal_name == "EXEMPLE INDUSTRIES"
 
 
 # --- malformed payloads ---------------------------------------------------------------------
@@ -405,7 +339,7 @@ def test_an_answer_without_a_readable_establishment_is_unexpected(
     source: InseeSirene, body: dict[str, Any]
 ) -> None:
     with pytest.raises(UnexpectedPayload, match="insee_sirene"):
-        parse(source, HEAD_OFFICE, body)
+        parse_identity(source, HEAD_OFFICE, body)
 
 
 def test_wrong_types_and_absurd_dates_become_unknown(source: InseeSirene) -> None:
@@ -419,7 +353,7 @@ def test_wrong_types_and_absurd_dates_become_unknown(source: InseeSirene) -> Non
         dateCreationUniteLegale="2012-02-30", nicSiegeUniteLegale=17,
         categorieEntreprise={"code": "PME"}, economieSocialeSolidaireUniteLegale=None,
     )
-    identity = parse(source, HEAD_OFFICE, one(body))
+    identity = parse_identity(source, HEAD_OFFICE, one(body))
     assert identity.establishment_creation_date is None
     assert identity.creation_date is None
     assert identity.provenance.updated_at is None
@@ -464,7 +398,7 @@ def test_request_many_refuses_more_than_a_batch(source: InseeSirene) -> None:
 def _valid_sirets(siren: str, count: int) -> list[str]:
     from dlnuf.identifiers import luhn_valid
 
-    found = []
+    found: list[str] = []
     nic = 0
     while len(found) < count:
         nic += 1
@@ -510,68 +444,24 @@ def test_parse_many_without_a_list_is_unexpected(source: InseeSirene, body: Any)
 
 # --- anything at all ------------------------------------------------------------------------
 
-_KEYS = st.sampled_from([
-    "etablissement", "etablissements", "siret", "siren", "uniteLegale",
-    "periodesEtablissement", "adresseEtablissement", "dateFin", "dateDebut",
-    "etatAdministratifEtablissement", "denominationUniteLegale", "nomUniteLegale",
-    "nicSiegeUniteLegale", "statutDiffusionEtablissement",
-])
-_SCALARS = (
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=12)
-    | st.sampled_from([
+_JSON = any_json(
+    [
+        "etablissement", "etablissements", "siret", "siren", "uniteLegale",
+        "periodesEtablissement", "adresseEtablissement", "dateFin", "dateDebut",
+        "etatAdministratifEtablissement", "denominationUniteLegale", "nomUniteLegale",
+        "nicSiegeUniteLegale", "statutDiffusionEtablissement",
+    ],
+    [
         "[ND]", "A", "F", "C", "O", "P", "N", "00017", str(HEAD_OFFICE), "912345675",
         "2024-02-30", "1789-07-14", "2024-01-01T25:61:00", "",
-    ])
+    ],
 )
-_JSON = st.recursive(
-    _SCALARS,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(_KEYS | st.text(max_size=6), children, max_size=5),
-    max_leaves=25,
-)
-
-
-def _paths(data: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix]
-    if isinstance(data, dict):
-        for key, value in data.items():
-            found += _paths(value, (*prefix, key))
-    elif isinstance(data, list):
-        for index, value in enumerate(data):
-            found += _paths(value, (*prefix, index))
-    return found
-
-
-def _replace(data: Any, path: tuple[Any, ...], value: Any) -> Any:
-    if not path:
-        return value
-    data = copy.copy(data)
-    data[path[0]] = _replace(data[path[0]], path[1:], value)
-    return data
-
-
-def _corrupt(body: Any, data: st.DataObject) -> Any:
-    paths = _paths(body)
-    for _ in range(data.draw(st.integers(1, 4))):
-        body = _replace(body, data.draw(st.sampled_from(paths)), data.draw(_JSON))
-        paths = _paths(body)
-    return body
-
-
-def _single(source: InseeSirene, siret: Siret, body: Any) -> None:
-    try:
-        fact = source.parse(Identity, siret, answer(source, siret, body))
-    except (UnexpectedPayload, NotFound):
-        return
-    assert isinstance(fact, Identity)
-    assert "[ND]" not in fact.model_dump_json()
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=_JSON)
 def test_any_json_gives_a_fact_or_a_typed_error(source: InseeSirene, body: Any) -> None:
-    _single(source, HEAD_OFFICE, body)
+    check_outcome(source, HEAD_OFFICE, body, "[ND]")
 
 
 _FIXTURES = {
@@ -585,7 +475,7 @@ _FIXTURES = {
 def test_any_corruption_of_a_real_shape_gives_a_fact_or_a_typed_error(
     source: InseeSirene, name: str, data: st.DataObject
 ) -> None:
-    _single(source, _FIXTURES[name], _corrupt(load(name), data))
+    check_outcome(source, _FIXTURES[name], corrupt(load(name), data, _JSON), "[ND]")
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -594,7 +484,7 @@ def test_any_corruption_of_a_batch_gives_facts_or_a_typed_error(
     source: InseeSirene, data: st.DataObject
 ) -> None:
     asked = [HEAD_OFFICE, SECONDARY]
-    body = _corrupt(load("batch"), data)
+    body = corrupt(load("batch"), data, _JSON)
     response = httpx.Response(200, json=body, request=source.request_many(Identity, asked))
     try:
         facts = source.parse_many(Identity, asked, response)

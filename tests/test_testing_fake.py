@@ -28,7 +28,7 @@ from dlnuf.errors import (
 from dlnuf.facts.identity import Identity
 from dlnuf.identifiers import Rna, Siren, Siret, luhn_valid
 from dlnuf.ratelimit import MemoryRateLimiter
-from dlnuf.sources.api_entreprise import ApiEntreprise
+from dlnuf.sources.api_entreprise import ENDPOINTS, ApiEntreprise
 from dlnuf.sources.insee_sirene import InseeSirene
 from dlnuf.sources.recherche_entreprises import RechercheEntreprises
 from dlnuf.sources.sandbox import NOT_FOUND_PAYLOAD as SANDBOX_NOT_FOUND
@@ -300,6 +300,10 @@ def test_the_public_variant_masks_as_insee_does() -> None:
          ("api_entreprise", "/v4/insee/sirene/etablissements/1")),
         ("/proxy/v3/dgfip/x", ("api_entreprise", "/v3/dgfip/x")),
         ("/privileges", ("api_entreprise", "/privileges")),
+        ("/ping/insee", ("api_entreprise", "/ping/insee")),
+        ("/ping/insee/sirene", ("api_entreprise", "/ping/insee/sirene")),
+        ("/proxy/ping/djepva/api-association/",
+         ("api_entreprise", "/ping/djepva/api-association/")),
         ("/api-sirene/3.11/siret/55204944776279", ("insee_sirene", "/siret/55204944776279")),
         ("/siret", ("insee_sirene", "/siret")),
         ("/nothing", None),
@@ -376,6 +380,20 @@ def test_api_entreprise_lists_privileges_and_answers_pings() -> None:
     assert source.parse_ping(get(fake, f"{AE}/ping/insee")) is True
     fake.down("api_entreprise", 60)
     assert source.parse_ping(get(fake, f"{AE}/ping/insee")) is False
+
+
+def test_every_provider_is_pinged_even_one_whose_id_has_a_slash() -> None:
+    fake = FakeUpstreams()
+    source = ApiEntreprise(SETTINGS)
+    providers = {endpoint.provider for endpoint in ENDPOINTS.values()}
+    assert {"insee/sirene", "djepva/api-association"} <= providers
+    for provider in sorted(providers):
+        response = send(fake, source.ping_request(provider))
+        assert response.status_code == 200, provider
+        assert source.parse_ping(response) is True, provider
+    fake.down("api_entreprise", 60)
+    assert source.parse_ping(send(fake, source.ping_request("insee/sirene"))) is False
+    assert fake.requests["api_entreprise"] == len(providers) + 1
 
 
 def test_new_api_entreprise_endpoints_are_registered_by_path() -> None:

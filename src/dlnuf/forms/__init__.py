@@ -7,70 +7,24 @@
 
 from __future__ import annotations
 
-from .base import (
-    ASKED,
-    KINDS,
-    NOT_DECLARED,
-    PROTECTED,
-    SWORN,
-    WITHHELD,
-    Conflict,
-    Declared,
-    Derived,
-    Draft,
-    FactView,
-    FieldSpec,
-    Form,
-    FormInvalid,
-    From,
-    KindError,
-    MissingField,
-    Proposal,
-    Protected,
-    Sworn,
-    field_specs,
-    prefill,
-    register_kind,
-    required_kinds,
-)
+from . import base
+from .base import *  # noqa: F403 - the machinery's public names, listed in base.__all__
+from .base import Form
 from .cerfa_12156 import Cerfa12156Identity
 from .dc1 import DC1
 from .dc2 import DC2, TurnoverLine
 from .dume import DumeEconomicOperator
 
 __all__ = [
-    "ASKED",
     "DC1",
     "DC2",
-    "KINDS",
-    "NOT_DECLARED",
-    "PROTECTED",
     "READY_FORMS",
-    "SWORN",
-    "WITHHELD",
     "Cerfa12156Identity",
-    "Conflict",
-    "Declared",
-    "Derived",
-    "Draft",
     "DumeEconomicOperator",
-    "FactView",
-    "FieldSpec",
-    "Form",
-    "FormInvalid",
-    "From",
-    "KindError",
-    "MissingField",
-    "Proposal",
-    "Protected",
-    "Sworn",
     "TurnoverLine",
-    "field_specs",
     "form_by_name",
-    "prefill",
-    "register_kind",
-    "required_kinds",
 ]
+__all__ += base.__all__
 
 READY_FORMS: dict[str, type[Form]] = {
     "DC1": DC1,

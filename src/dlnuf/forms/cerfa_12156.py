@@ -9,8 +9,10 @@ from pydantic import Field
 
 from ..facts.evidence import Approval, LegalRepresentative, LocalRegistration
 from ..identifiers import Siret
-from .base import Declared, Derived, FactView, Form, From, Protected
-from .dc1 import head_office_address as _head_office
+from .fields import head_office_address as _head_office
+from .form import Form
+from .markers import Declared, Derived, From, Protected
+from .view import FactView
 
 __all__ = ["Cerfa12156Identity", "approvals", "legal_representative", "local_registration"]
 

@@ -12,27 +12,20 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field
 
 from ..identifiers import Siret
-from .base import Declared, Derived, FactView, Form, From, Sworn
+from .fields import (
+    Email,
+    Fax,
+    HeadOfficeAddress,
+    LegalName,
+    Phone,
+    PostalAddress,
+    TradeName,
+    head_office_address,
+)
+from .form import Form
+from .markers import Declared, From, Sworn
 
 __all__ = ["DC1", "head_office_address"]
-
-
-def head_office_address(facts: FactView) -> str | None:
-    """The head office's address: the establishment's own when it is the head office,
-    else the one the RNE (or the association register) holds, when the form may read it."""
-    identity = facts.get("identity")
-    if identity is not None and getattr(identity, "is_head_office", None):
-        address = facts.value("identity.address.one_line")
-        if address:
-            return str(address)
-    for path in ("rne.head_office.one_line", "association.head_office.one_line"):
-        address = facts.value(path)
-        if address:
-            return str(address)
-    return None
-
-
-_head_office = head_office_address  # a field has the same name: annotations see this alias
 
 
 class DC1(Form):
@@ -51,25 +44,13 @@ class DC1(Form):
         Literal["seul", "groupement conjoint", "groupement solidaire"],
         Field(title="Le candidat se présente seul ou en groupement (section D)"),
     ] = "seul"
-    legal_name: Annotated[
-        str, From("identity.legal_name"), Field(title="Dénomination sociale")
-    ]
-    trade_name: Annotated[
-        str | None, From("identity.trade_name"), Field(title="Nom commercial")
-    ] = None
-    postal_address: Annotated[
-        str, From("identity.address.one_line"), Field(title="Adresse postale")
-    ]
-    head_office_address: Annotated[
-        str | None,
-        Derived(_head_office, needs=("identity",), authenticated_needs=("rne",)),
-        Field(title="Adresse du siège social (si elle est différente de l'adresse postale)"),
-    ] = None
-    email: Annotated[str, Declared("contact.email"), Field(title="Adresse électronique")]
-    phone: Annotated[str, Declared("contact.phone"), Field(title="Numéro de téléphone")]
-    fax: Annotated[
-        str | None, Declared("contact.fax"), Field(title="Numéro de télécopie")
-    ] = None
+    legal_name: LegalName
+    trade_name: TradeName = None
+    postal_address: PostalAddress
+    head_office_address: HeadOfficeAddress = None
+    email: Email
+    phone: Phone
+    fax: Fax = None
     siret: Annotated[
         Siret,
         From("identity.siret"),

@@ -13,8 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..facts.evidence import TurnoverYear
 from ..identifiers import Siret
-from .base import Declared, Derived, FactView, Form, From, Protected
-from .dc1 import head_office_address as _head_office
+from .fields import Email, Fax, HeadOfficeAddress, LegalName, Phone, PostalAddress, TradeName
+from .form import Form
+from .markers import Declared, Derived, From, Protected
+from .view import FactView
 
 __all__ = ["DC2", "SME_HEADCOUNT", "SME_TURNOVER", "TurnoverLine", "is_sme", "turnover_table"]
 
@@ -85,26 +87,16 @@ class DC2(Form):
     title: ClassVar[str] = "DC2 — Déclaration du candidat individuel ou du membre du groupement"
 
     siret: Annotated[Siret, From("identity.siret"), Field(title="Numéro SIRET")]
-    legal_name: Annotated[str, From("identity.legal_name"), Field(title="Dénomination sociale")]
-    trade_name: Annotated[
-        str | None, From("identity.trade_name"), Field(title="Nom commercial")
-    ] = None
+    legal_name: LegalName
+    trade_name: TradeName = None
     legal_form: Annotated[
         str, From("identity.legal_form_label"), Field(title="Forme juridique")
     ]
-    postal_address: Annotated[
-        str, From("identity.address.one_line"), Field(title="Adresse postale")
-    ]
-    head_office_address: Annotated[
-        str | None,
-        Derived(_head_office, needs=("identity",), authenticated_needs=("rne",)),
-        Field(title="Adresse du siège social (si elle est différente de l'adresse postale)"),
-    ] = None
-    email: Annotated[str, Declared("contact.email"), Field(title="Adresse électronique")]
-    phone: Annotated[str, Declared("contact.phone"), Field(title="Numéro de téléphone")]
-    fax: Annotated[
-        str | None, Declared("contact.fax"), Field(title="Numéro de télécopie")
-    ] = None
+    postal_address: PostalAddress
+    head_office_address: HeadOfficeAddress = None
+    email: Email
+    phone: Phone
+    fax: Fax = None
     is_sme: Annotated[
         bool,
         Derived(

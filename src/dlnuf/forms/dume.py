@@ -8,8 +8,11 @@ from pydantic import Field
 
 from ..facts.evidence import Director
 from ..identifiers import Siret
-from .base import Declared, Derived, FactView, Form, From, Protected
 from .dc2 import is_sme as _is_sme
+from .fields import Email, PostalAddress
+from .form import Form
+from .markers import Declared, Derived, From, Protected
+from .view import FactView
 
 __all__ = ["DumeEconomicOperator", "representatives"]
 
@@ -51,14 +54,12 @@ class DumeEconomicOperator(Form):
             "d'identification national (SIRET)"
         ),
     ]
-    postal_address: Annotated[
-        str, From("identity.address.one_line"), Field(title="Adresse postale")
-    ]
+    postal_address: PostalAddress
     contact_person: Annotated[
         str, Declared("contact.person"), Field(title="Personne(s) de contact")
     ]
     phone: Annotated[str, Declared("contact.phone"), Field(title="Téléphone")]
-    email: Annotated[str, Declared("contact.email"), Field(title="Adresse électronique")]
+    email: Email
     website: Annotated[
         str | None,
         Declared("contact.website"),

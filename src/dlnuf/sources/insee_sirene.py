@@ -24,16 +24,14 @@ import httpx
 from pydantic import SecretStr
 
 from ..config import Settings
-from ..errors import (
-    ConfigurationError,
-    DlnufError,
-    UnexpectedPayload,
-)
+from ..errors import ConfigurationError, UnexpectedPayload
 from ..facts.base import Fact
 from ..facts.identity import Address, Identity
-from ..identifiers import Rna, Siret
+from ..identifiers import Siret
 from ..ratelimit import Quota
+from ._common import SireneSource
 from ._parse import (
+    SOLE_TRADER_FORM,
     Reader,
     as_dict,
     as_list,
@@ -46,8 +44,11 @@ from ._parse import (
     json_object,
     make_provenance,
     naf_code,
+    or_unexpected,
     person_name,
+    rna_or_none,
     siret_or_none,
+    unexpected,
 )
 from .base import Identifier
 
@@ -60,32 +61,22 @@ BATCH_SIZE = 1000
 """Establishments one ``POST /siret`` may return (``nombre`` is at most 1000)."""
 KEY_HEADER = "X-INSEE-Api-Key-Integration"
 
-_SOLE_TRADER_FORM = "1000"
-"""INSEE catégorie juridique of an entrepreneur individuel."""
 
-
-class InseeSirene:
+class InseeSirene(SireneSource):
     """The INSEE Sirene source: needs ``insee_api_key`` (free), 30 requests/minute."""
 
     name: ClassVar[str] = "insee_sirene"
-    provides: ClassVar[frozenset[type[Fact]]] = frozenset({Identity})
     default_base_url: ClassVar[str] = DEFAULT_BASE_URL
+    source_quota: ClassVar[Quota] = QUOTA
     batch_size: ClassVar[int] = BATCH_SIZE
 
     def __init__(self, settings: Settings) -> None:
-        self.base_url: str = settings.base_url(self.name, self.default_base_url)
-        self.scope: str = "public"
-        self.mount: httpx.MockTransport | None = None
-        self.user_agent = settings.user_agent
+        super().__init__(settings)
         self._key: SecretStr | None = settings.insee_api_key
 
-    def __repr__(self) -> str:
+    def _repr_parts(self) -> list[str]:
         key = "set" if self._key is not None else "missing"
-        return f"{type(self).__name__}(base_url={self.base_url!r}, key={key})"
-
-    def quota(self, kind: type[Fact]) -> Quota:
-        """The ``insee_sirene`` pool: 30 requests per minute."""
-        return QUOTA
+        return [*super()._repr_parts(), f"key={key}"]
 
     def _headers(self) -> dict[str, str]:
         key = self._key.get_secret_value().strip() if self._key is not None else ""
@@ -94,7 +85,7 @@ class InseeSirene:
                 f"{self.name} needs an API key: set insee_api_key= or DLNUF_INSEE_API_KEY; "
                 "get a free key on the INSEE API portal (https://portail-api.insee.fr/)"
             )
-        return {KEY_HEADER: key, "Accept": "application/json", "User-Agent": self.user_agent}
+        return {KEY_HEADER: key, **self.json_headers()}
 
     def request(self, kind: type[Fact], ident: Identifier) -> httpx.Request:
         """``GET /siret/{siret}`` with the key header; :class:`ConfigurationError` without key."""
@@ -137,11 +128,7 @@ class InseeSirene:
             found = [e for e in as_list(body.get("etablissements")) if isinstance(e, dict)]
             etab = found[0] if len(found) == 1 else None
         if not isinstance(etab, dict):
-            raise UnexpectedPayload(
-                f"{self.name} answered a body without an 'etablissement' object",
-                source=self.name,
-                status=response.status_code,
-            )
+            raise unexpected(response, self.name, "a body without an 'etablissement' object")
         identity = self._read(etab, response)
         if identity.siret != siret:
             # A duplicate: the transport followed INSEE's 301 to the SIRET kept (a
@@ -160,11 +147,7 @@ class InseeSirene:
         body = json_object(response, self.name)
         etabs = body.get("etablissements")
         if not isinstance(etabs, list):
-            raise UnexpectedPayload(
-                f"{self.name} answered a search without an 'etablissements' list",
-                source=self.name,
-                status=response.status_code,
-            )
+            raise unexpected(response, self.name, "a search without an 'etablissements' list")
         found: dict[Siret, Fact] = {}
         for etab in etabs:
             if not isinstance(etab, dict) or siret_or_none(etab.get("siret")) not in asked:
@@ -198,17 +181,9 @@ class InseeSirene:
         return following
 
     def _read(self, etab: dict[str, Any], response: httpx.Response) -> Identity:
-        try:
-            return _map(self.name, etab, response)
-        except DlnufError:
-            raise
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-            raise UnexpectedPayload(
-                f"{self.name} answered an establishment dlnuf cannot read "
-                f"({type(exc).__name__})",
-                source=self.name,
-                status=response.status_code,
-            ) from None
+        return or_unexpected(
+            response, self.name, "an establishment", lambda: _map(self.name, etab, response)
+        )
 
 
 def _periods(etab: dict[str, Any]) -> list[dict[str, Any]]:
@@ -271,11 +246,10 @@ def _address(r: Reader, raw: dict[str, Any], name: str | None) -> Address:
 def _map(source: str, etab: dict[str, Any], response: httpx.Response) -> Identity:
     siret = siret_or_none(etab.get("siret"))
     if siret is None:
-        raise UnexpectedPayload(
-            f"{source} answered an establishment whose siret {etab.get('siret')!r} "
-            "is missing or not a valid SIRET",
-            source=source,
-            status=response.status_code,
+        raise unexpected(
+            response,
+            source,
+            f"an establishment whose siret {etab.get('siret')!r} is missing or not a valid SIRET",
         )
     r = Reader()
     unit = as_dict(etab.get("uniteLegale"))
@@ -312,8 +286,8 @@ def _map(source: str, etab: dict[str, Any], response: httpx.Response) -> Identit
         is_head_office=r.flag("is_head_office", etab.get("etablissementSiege")),
         head_office_siret=siret_or_none(f"{siret.siren}{nic_siege}") if nic_siege else None,
         ess=r.flag("ess", unit.get("economieSocialeSolidaireUniteLegale")),
-        rna=Rna(rna) if rna and Rna.is_valid(rna) else None,
-        is_sole_trader=legal_form == _SOLE_TRADER_FORM,
+        rna=rna_or_none(rna),
+        is_sole_trader=legal_form == SOLE_TRADER_FORM,
         address=_address(r, as_dict(etab.get("adresseEtablissement")), legal_name),
         diffusion=diffusion_status(
             etab.get("statutDiffusionEtablissement"), unit.get("statutDiffusionUniteLegale")

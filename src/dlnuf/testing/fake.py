@@ -84,7 +84,9 @@ DEFAULT_QUOTAS: dict[str, tuple[int, float]] = {
 KEY_HEADER = "x-insee-api-key-integration"
 _POOL_OF = {"recherche_entreprises": "recherche_entreprises", "insee_sirene": "insee_sirene"}
 _API_VERSION = re.compile(r"/v\d+/")
-_API_META = re.compile(r"/(privileges|ping/[^/]+)/?$")
+_API_META = re.compile(r"/(privileges|ping(?:/[^/]+)+)/?$")
+"""``/privileges`` and ``/ping/<provider>``, a provider id having one segment or more
+(``insee/sirene``, ``djepva/api-association``)."""
 _INSEE_PATH = re.compile(r"/(siret|siren)(?:/([^/]*))?$")
 _SIRET_TERM = re.compile(r"siret:\s*\"?(\d{14})")
 _JSON = "application/json; charset=utf-8"

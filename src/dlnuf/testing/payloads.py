@@ -26,6 +26,7 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..sources.sandbox import NOT_FOUND_PAYLOAD
 from .companies import FakeCompany
 
 __all__ = [
@@ -110,22 +111,8 @@ def _or_none(text: str) -> str | None:
 
 # --- API Entreprise -----------------------------------------------------------------------
 
-NOT_FOUND_PAYLOAD: dict[str, Any] = {
-    "errors": [
-        {
-            "code": "01003",
-            "title": "Entité non trouvée",
-            "detail": (
-                "Le ou les paramètre(s) d'entrée n'existent pas, ne sont pas connus, ou ne "
-                "comportent aucune information pour cet appel. Veuillez vérifier que votre "
-                "recherche est couverte par le périmètre de l'API."
-            ),
-            "source": None,
-            "meta": {"provider": "INSEE"},
-        }
-    ]
-}
-"""What API Entreprise answers (404) for an identifier it does not know (OpenAPI example)."""
+# NOT_FOUND_PAYLOAD: what API Entreprise answers (404) for an identifier it does not know,
+# the same body the offline sandbox answers (imported from dlnuf.sources.sandbox).
 
 
 def api_entreprise_error(
