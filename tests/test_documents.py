@@ -6,19 +6,36 @@ import asyncio
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
 import httpx
 import pytest
+from pydantic import BaseModel
 
 from dlnuf.cache import MemoryCache
 from dlnuf.config import Settings
-from dlnuf.documents import Documents, bind_documents, document_key, documents_of
+from dlnuf.documents import (
+    Documents,
+    bind_documents,
+    document_fields,
+    document_key,
+    documents_of,
+)
 from dlnuf.errors import DocumentExpired, NotFound, UpstreamUnavailable
-from dlnuf.facts import Document, Provenance, Qualification, RgeCertification
+from dlnuf.facts import (
+    Document,
+    Identity,
+    Provenance,
+    Qualification,
+    RgeCertification,
+    TaxCertificate,
+    Turnover,
+)
 from dlnuf.singleflight import AsyncSingleFlight, SyncSingleFlight
 
 PROVENANCE = Provenance(source="api_entreprise", endpoint="/v3/ademe/x")
 URL = "https://storage.example/files/abc123-secret-looking-id/rge.pdf"
+SIRET = "55204944776279"
 
 
 def rge() -> RgeCertification:
@@ -37,6 +54,51 @@ def test_documents_of_finds_the_documents_of_the_parts_too() -> None:
     assert [d.url for d in documents_of(fact)] == [URL, URL + "?n=2"]
     bind_documents(fact, lambda doc: doc.url.encode())
     assert [d.fetch() for d in documents_of(fact)] == [URL.encode(), (URL + "?n=2").encode()]
+
+
+def test_only_the_fields_that_can_hold_a_document_are_read() -> None:
+    assert document_fields(Identity) == ()
+    assert document_fields(Turnover) == ()
+    assert document_fields(TaxCertificate) == ("document",)
+    assert document_fields(RgeCertification) == ("document", "details")
+    # A document-less kind is not walked at all: even a document slipped into one of
+    # its fields without validation is not looked at.
+    odd = Identity.model_construct(
+        siret=SIRET, siren=SIRET[:9], legal_name=Document(url=URL), provenance=PROVENANCE
+    )
+    assert list(documents_of(odd)) == []
+
+
+class _Deep(BaseModel):
+    parts: tuple[Qualification, ...] = ()
+
+
+class _Loose(BaseModel):
+    anything: Any = None
+    plain: dict[str, int] = {}
+    words: tuple[str, ...] = ()
+    mode: Literal["a", "b"] = "a"
+
+
+class _Tree(BaseModel):
+    children: tuple[_Tree, ...] = ()
+    label: str = ""
+
+
+class _Holder(BaseModel):
+    deep: _Deep | None = None
+    tree: _Tree | None = None
+
+
+def test_documents_are_found_at_any_depth_and_in_untyped_fields() -> None:
+    assert document_fields(_Deep) == ("parts",)
+    assert document_fields(_Loose) == ("anything",)  # untyped: kept, to be safe
+    assert document_fields(_Tree) == ("children",)  # refers to itself: kept, to be safe
+    assert document_fields(_Holder) == ("deep", "tree")
+    holder = _Holder(deep=_Deep(parts=(Qualification(document=Document(url=URL)),)))
+    assert [d.url for d in documents_of(holder)] == [URL]
+    loose = _Loose(anything=[Document(url=URL + "?n=3")])
+    assert [d.url for d in documents_of(loose)] == [URL + "?n=3"]
 
 
 def test_the_cache_key_of_bytes_does_not_reveal_the_url() -> None:

@@ -125,6 +125,25 @@ def test_request_carries_the_three_parameters_and_the_bearer_token() -> None:
     assert request.headers["authorization"] == f"Bearer {TOKEN}"
 
 
+@pytest.mark.parametrize(
+    "base_url",
+    ["https://entreprise.api.gouv.fr", "https://proxy.example/ae?stale=1#frag"],
+)
+def test_the_query_string_is_the_one_httpx_encodes(base_url: str) -> None:
+    src = source(
+        context="Marché public & co #2", object=" 50% + a/b é ", recipient=f" {DINUM} ",
+        base_urls={"api_entreprise": base_url},
+    )
+    path = "/v4/insee/sirene/etablissements/55204944776279"
+    params = {"recipient": DINUM, "context": "Marché public & co #2", "object": "50% + a/b é"}
+    expected = httpx.Request("GET", src.base_url + path, params=params)
+    for _ in range(2):  # built once, then reused
+        request = src.request(Identity, SNCF)
+        assert str(request.url) == str(expected.url)
+        assert request.url.raw_path == expected.url.raw_path
+        assert dict(request.url.params) == params
+
+
 def test_the_token_never_shows_in_reprs_or_the_url() -> None:
     src = source()
     request = src.request(Identity, SNCF)

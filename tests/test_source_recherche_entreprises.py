@@ -8,10 +8,7 @@ out of ``matching_etablissements`` and ``"[NON-DIFFUSIBLE]"`` masks).
 
 from __future__ import annotations
 
-import copy
-import json
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,10 +28,20 @@ from dlnuf.facts.base import Fact
 from dlnuf.facts.identity import Identity
 from dlnuf.identifiers import Siren, Siret
 from dlnuf.ratelimit import Quota
-from dlnuf.sources.base import Source, load_source
 from dlnuf.sources.recherche_entreprises import RechercheEntreprises
+from identity_sources import (
+    answer,
+    any_json,
+    assert_association,
+    assert_exemple_industries_head_office,
+    assert_registered,
+    assert_withheld_sole_trader,
+    check_outcome,
+    corrupt,
+    load_fixture,
+    parse_identity,
+)
 
-FIXTURES = Path(__file__).parent / "fixtures" / "recherche_entreprises"
 HEAD_OFFICE = Siret("91234567500017")
 SECONDARY = Siret("91234567500025")
 CLOSED = Siret("88877766100016")
@@ -44,8 +51,7 @@ MARKER = "[NON-DIFFUSIBLE]"
 
 
 def load(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
-    return data
+    return load_fixture("recherche_entreprises", name)
 
 
 @pytest.fixture
@@ -53,32 +59,11 @@ def source() -> RechercheEntreprises:
     return RechercheEntreprises(Settings())
 
 
-def answer(
-    source: RechercheEntreprises, siret: Siret, body: Any = None, *, content: bytes | None = None,
-    headers: dict[str, str] | None = None,
-) -> httpx.Response:
-    request = source.request(Identity, siret)
-    if content is not None:
-        return httpx.Response(200, content=content, headers=headers, request=request)
-    return httpx.Response(200, json=body, request=request)
-
-
-def parse(source: RechercheEntreprises, siret: Siret, body: Any) -> Identity:
-    fact = source.parse(Identity, siret, answer(source, siret, body))
-    assert isinstance(fact, Identity)
-    return fact
-
-
 # --- the source itself ----------------------------------------------------------------------
 
 
 def test_is_a_source_registered_under_its_name() -> None:
-    loaded = load_source("recherche_entreprises", Settings())
-    assert isinstance(loaded, RechercheEntreprises)
-    assert isinstance(loaded, Source)
-    assert loaded.provides == frozenset({Identity})
-    assert loaded.scope == "public"
-    assert loaded.mount is None
+    assert_registered("recherche_entreprises", Settings(), RechercheEntreprises)
 
 
 def test_quota_is_seven_requests_per_second(source: RechercheEntreprises) -> None:
@@ -139,57 +124,26 @@ def test_request_reaches_the_search_route_and_its_answer_parses(
     with httpx.Client() as client:
         response = client.send(source.request(Identity, HEAD_OFFICE))
     assert route.called
-    assert source.parse(Identity, HEAD_OFFICE, response).legal_name == "EXEMPLE INDUSTRIES"
+    identity = source.parse(Identity, HEAD_OFFICE, response)
+    assert isinstance(identity, Identity)
+    assert identity.legal_name == "EXEMPLE INDUSTRIES"
 
 
 # --- mapping --------------------------------------------------------------------------------
 
 
 def test_head_office_of_an_active_company(source: RechercheEntreprises) -> None:
-    identity = parse(source, HEAD_OFFICE, load("head_office"))
-    assert identity.siret == HEAD_OFFICE
-    assert identity.siren == Siren("912345675")
-    assert identity.legal_name == "EXEMPLE INDUSTRIES"
-    assert identity.trade_name == "EXEMPLE ATELIERS"
-    assert identity.sigle == "EXI"
-    assert identity.legal_form_code == "5710"
-    assert identity.legal_form_label is None
-    assert identity.naf_code == "28.29B"
+    identity = parse_identity(source, HEAD_OFFICE, load("head_office"))
+    assert_exemple_industries_head_office(identity, HEAD_OFFICE)
     assert identity.naf_label is None
-    assert identity.company_category == "PME"
-    assert identity.headcount_bracket == "22"
-    assert identity.legal_unit_headcount_bracket == "31"
-    assert identity.creation_date == date(2012, 3, 1)
-    assert identity.establishment_creation_date == date(2012, 3, 1)
-    assert identity.active is True
-    assert identity.closing_date is None
-    assert identity.legal_unit_active is True
-    assert identity.is_head_office is True
-    assert identity.head_office_siret == HEAD_OFFICE
-    assert identity.ess is False
-    assert identity.rna is None
-    assert identity.is_sole_trader is False
-    assert identity.diffusion == "diffusible"
-    assert identity.redirected_from is None
-    assert identity.withheld == frozenset()
-    address = identity.address
-    assert (address.number, address.repetition, address.street_type, address.street_name) == (
-        "22", "B", "RUE", "DES ARTISANS",
-    )
-    assert address.complement == "BATIMENT C"
-    assert (address.postal_code, address.city, address.city_code) == ("69007", "LYON", "69387")
-    assert address.cedex_code is None
-    assert address.country == "FRANCE"
-    assert address.country_code is None
-    assert address.postal_lines == (
-        "EXEMPLE INDUSTRIES", "BATIMENT C", "22 B RUE DES ARTISANS", "69007 LYON", "FRANCE",
-    )
+    assert identity.address.cedex_code is None
+    assert identity.address.country_code is None
 
 
 def test_provenance_is_public_with_the_upstream_update_time(
     source: RechercheEntreprises,
 ) -> None:
-    provenance = parse(source, HEAD_OFFICE, load("head_office")).provenance
+    provenance = parse_identity(source, HEAD_OFFICE, load("head_office")).provenance
     assert provenance.source == "recherche_entreprises"
     assert provenance.endpoint == "/search"
     assert provenance.public is True
@@ -201,7 +155,7 @@ def test_provenance_is_public_with_the_upstream_update_time(
 def test_secondary_establishment_reads_the_composed_address(
     source: RechercheEntreprises,
 ) -> None:
-    identity = parse(source, SECONDARY, load("secondary"))
+    identity = parse_identity(source, SECONDARY, load("secondary"))
     assert identity.siret == SECONDARY
     assert identity.is_head_office is False
     assert identity.head_office_siret == HEAD_OFFICE
@@ -219,7 +173,7 @@ def test_secondary_establishment_reads_the_composed_address(
 def test_closed_establishment_of_a_ceased_company_is_a_fact(
     source: RechercheEntreprises,
 ) -> None:
-    identity = parse(source, CLOSED, load("closed"))
+    identity = parse_identity(source, CLOSED, load("closed"))
     assert identity.active is False
     assert identity.closing_date == date(2023, 6, 30)
     assert identity.legal_unit_active is False
@@ -231,46 +185,25 @@ def test_closing_date_is_ignored_on_an_open_establishment(
 ) -> None:
     body = load("head_office")
     body["results"][0]["siege"]["date_fermeture"] = "2019-05-31"  # closed once, reopened
-    assert parse(source, HEAD_OFFICE, body).closing_date is None
+    assert parse_identity(source, HEAD_OFFICE, body).closing_date is None
 
 
 def test_partially_diffusible_sole_trader_is_withheld_not_masked(
     source: RechercheEntreprises,
 ) -> None:
-    identity = parse(source, SOLE_TRADER, load("sole_trader_partially_diffusible"))
-    assert identity.diffusion == "partiellement_diffusible"
-    assert identity.is_sole_trader is True
+    identity = parse_identity(source, SOLE_TRADER, load("sole_trader_partially_diffusible"))
+    assert_withheld_sole_trader(identity, MARKER)
     assert identity.legal_form_code == "1000"
-    assert identity.legal_name is None
-    assert identity.sigle is None
-    assert identity.trade_name is None
-    assert identity.address.street is None
     assert identity.address.postal_code is None
-    assert identity.address.postal_lines == ()
-    # The commune is kept.
-    assert (identity.address.city, identity.address.city_code) == ("BORDEAUX", "33063")
-    assert identity.withheld == {
-        "legal_name", "sigle", "trade_name", "address.number", "address.repetition",
-        "address.street_type", "address.street_name", "address.complement",
-        "address.special_distribution", "address.postal_code", "address.cedex_code",
-        "address.cedex_label", "address.postal_lines",
-    }
     assert identity.is_withheld("address.postal_code")
-    assert MARKER not in identity.model_dump_json()
     assert identity.provenance.public is True  # a public endpoint: masked values are absent
 
 
 def test_association_has_its_rna_and_ess_flag(source: RechercheEntreprises) -> None:
-    identity = parse(source, ASSOCIATION, load("association"))
-    assert identity.rna == "W353012345"
-    assert identity.ess is True
-    assert identity.legal_form_code == "9220"
+    identity = parse_identity(source, ASSOCIATION, load("association"))
+    assert_association(identity)
     assert identity.sigle == "AAJP"
     assert identity.address.special_distribution == "BP 45"
-    assert identity.address.postal_lines == (
-        "ASSOCIATION DES AMIS DU JARDIN PARTAGE", "MAISON DES ASSOCIATIONS",
-        "12 RUE DU JARDIN", "BP 45", "35000 RENNES", "FRANCE",
-    )
 
 
 def test_legal_name_falls_back_on_nom_complet_without_its_suffixes(
@@ -280,13 +213,13 @@ def test_legal_name_falls_back_on_nom_complet_without_its_suffixes(
     unit = body["results"][0]
     unit["nom_raison_sociale"] = None
     unit["nom_complet"] = "JEAN DUPONT (EXEMPLE LYON) (EXI)"
-    assert parse(source, HEAD_OFFICE, body).legal_name == "JEAN DUPONT"
+    assert parse_identity(source, HEAD_OFFICE, body).legal_name == "JEAN DUPONT"
 
 
 def test_trade_name_falls_back_on_the_usual_name(source: RechercheEntreprises) -> None:
     body = load("head_office")
     body["results"][0]["siege"]["liste_enseignes"] = None
-    assert parse(source, HEAD_OFFICE, body).trade_name == "EXEMPLE LYON"
+    assert parse_identity(source, HEAD_OFFICE, body).trade_name == "EXEMPLE LYON"
 
 
 def test_head_office_is_found_in_siege_when_matching_is_empty(
@@ -294,7 +227,7 @@ def test_head_office_is_found_in_siege_when_matching_is_empty(
 ) -> None:
     body = load("head_office")
     body["results"][0]["matching_etablissements"] = []
-    identity = parse(source, HEAD_OFFICE, body)
+    identity = parse_identity(source, HEAD_OFFICE, body)
     assert identity.siret == HEAD_OFFICE
     assert identity.address.street_name == "DES ARTISANS"
 
@@ -303,7 +236,7 @@ def test_address_abroad_and_cedex(source: RechercheEntreprises) -> None:
     body = load("head_office")
     siege = body["results"][0]["siege"]
     siege.update(cedex="69361", libelle_cedex="LYON CEDEX 07")
-    assert parse(source, HEAD_OFFICE, body).address.postal_lines[-2:] == (
+    assert parse_identity(source, HEAD_OFFICE, body).address.postal_lines[-2:] == (
         "69361 LYON CEDEX 07", "FRANCE",
     )
     siege.update(
@@ -311,7 +244,7 @@ def test_address_abroad_and_cedex(source: RechercheEntreprises) -> None:
         libelle_commune_etranger="GENEVE", libelle_pays_etranger="SUISSE",
         code_pays_etranger="99140",
     )
-    address = parse(source, HEAD_OFFICE, body).address
+    address = parse_identity(source, HEAD_OFFICE, body).address
     assert (address.city, address.country, address.country_code) == ("GENEVE", "SUISSE", "99140")
     assert address.postal_lines[-2:] == ("GENEVE", "SUISSE")
 
@@ -321,14 +254,14 @@ def test_address_abroad_and_cedex(source: RechercheEntreprises) -> None:
 
 def test_no_result_is_not_found(source: RechercheEntreprises) -> None:
     with pytest.raises(NotFound) as caught:
-        parse(source, HEAD_OFFICE, load("not_found"))
+        parse_identity(source, HEAD_OFFICE, load("not_found"))
     assert caught.value.source == "recherche_entreprises"
     assert "91234567500017" in str(caught.value)
 
 
 def test_a_result_about_another_company_is_not_found(source: RechercheEntreprises) -> None:
     with pytest.raises(NotFound, match="912345675"):
-        parse(source, ASSOCIATION, load("head_office"))
+        parse_identity(source, ASSOCIATION, load("head_office"))
 
 
 def test_a_known_unit_without_this_establishment_is_not_found(
@@ -336,7 +269,7 @@ def test_a_known_unit_without_this_establishment_is_not_found(
 ) -> None:
     other = Siret("91234567500033")
     with pytest.raises(NotFound, match="91234567500033"):
-        parse(source, other, load("secondary"))
+        parse_identity(source, other, load("secondary"))
 
 
 # --- malformed payloads ---------------------------------------------------------------------
@@ -377,7 +310,7 @@ def test_a_body_without_usable_results_is_unexpected(
     source: RechercheEntreprises, body: dict[str, Any]
 ) -> None:
     with pytest.raises(UnexpectedPayload, match="recherche_entreprises"):
-        parse(source, HEAD_OFFICE, body)
+        parse_identity(source, HEAD_OFFICE, body)
 
 
 def test_wrong_types_and_absurd_dates_become_unknown(source: RechercheEntreprises) -> None:
@@ -392,7 +325,7 @@ def test_wrong_types_and_absurd_dates_become_unknown(source: RechercheEntreprise
         date_creation="9999-12-31", liste_enseignes="EXEMPLE", est_siege="maybe",
         tranche_effectif_salarie=None, numero_voie=22, activite_principale=None,
     )
-    identity = parse(source, HEAD_OFFICE, body)
+    identity = parse_identity(source, HEAD_OFFICE, body)
     assert identity.creation_date is None
     assert identity.establishment_creation_date is None
     assert identity.provenance.updated_at is None
@@ -409,7 +342,7 @@ def test_wrong_types_and_absurd_dates_become_unknown(source: RechercheEntreprise
 def test_head_office_flag_without_a_readable_siege(source: RechercheEntreprises) -> None:
     body = load("secondary")
     body["results"][0]["siege"] = None
-    identity = parse(source, SECONDARY, body)
+    identity = parse_identity(source, SECONDARY, body)
     assert identity.is_head_office is False
     assert identity.head_office_siret is None
 
@@ -420,58 +353,22 @@ def test_results_with_a_broken_establishment_list_are_not_found(
     body = load("secondary")
     body["results"][0]["matching_etablissements"] = "91234567500025"
     with pytest.raises(NotFound):
-        parse(source, SECONDARY, body)
+        parse_identity(source, SECONDARY, body)
 
 
 # --- anything at all ------------------------------------------------------------------------
 
-_KEYS = st.sampled_from([
-    "results", "siren", "siege", "siret", "matching_etablissements", "nom_complet",
-    "nom_raison_sociale", "etat_administratif", "date_creation", "liste_enseignes",
-    "complements", "adresse", "code_postal", "libelle_commune", "statut_diffusion",
-])
-_SCALARS = (
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=12)
-    | st.sampled_from([
+_JSON = any_json(
+    [
+        "results", "siren", "siege", "siret", "matching_etablissements", "nom_complet",
+        "nom_raison_sociale", "etat_administratif", "date_creation", "liste_enseignes",
+        "complements", "adresse", "code_postal", "libelle_commune", "statut_diffusion",
+    ],
+    [
         MARKER, "[ND]", "A", "F", "C", "O", "P", "912345675", str(HEAD_OFFICE),
         "2024-02-30", "1789-07-14", "2024-01-01T25:61:00", "",
-    ])
+    ],
 )
-_JSON = st.recursive(
-    _SCALARS,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(_KEYS | st.text(max_size=6), children, max_size=5),
-    max_leaves=25,
-)
-
-
-def _paths(data: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix]
-    if isinstance(data, dict):
-        for key, value in data.items():
-            found += _paths(value, (*prefix, key))
-    elif isinstance(data, list):
-        for index, value in enumerate(data):
-            found += _paths(value, (*prefix, index))
-    return found
-
-
-def _replace(data: Any, path: tuple[Any, ...], value: Any) -> Any:
-    if not path:
-        return value
-    data = copy.copy(data)
-    data[path[0]] = _replace(data[path[0]], path[1:], value)
-    return data
-
-
-def _outcome(source: RechercheEntreprises, siret: Siret, body: Any) -> None:
-    try:
-        fact = source.parse(Identity, siret, answer(source, siret, body))
-    except (UnexpectedPayload, NotFound):
-        return
-    assert isinstance(fact, Identity)
-    assert MARKER not in fact.model_dump_json()
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -479,7 +376,7 @@ def _outcome(source: RechercheEntreprises, siret: Siret, body: Any) -> None:
 def test_any_json_gives_a_fact_or_a_typed_error(
     source: RechercheEntreprises, body: Any
 ) -> None:
-    _outcome(source, HEAD_OFFICE, body)
+    check_outcome(source, HEAD_OFFICE, body, MARKER)
 
 
 _FIXTURES = {
@@ -493,10 +390,23 @@ _FIXTURES = {
 def test_any_corruption_of_a_real_shape_gives_a_fact_or_a_typed_error(
     source: RechercheEntreprises, name: str, data: st.DataObject
 ) -> None:
-    body: Any = load(name)
-    paths = _paths(body)
-    for _ in range(data.draw(st.integers(1, 4))):
-        path = data.draw(st.sampled_from(paths))
-        body = _replace(body, path, data.draw(_JSON))
-        paths = _paths(body)
-    _outcome(source, _FIXTURES[name], body)
+    check_outcome(source, _FIXTURES[name], corrupt(load(name), data, _JSON), MARKER)
+
+
+@pytest.mark.parametrize(
+    "base", ["https://recherche-entreprises.api.gouv.fr", "http://127.0.0.1:8089/re"]
+)
+def test_request_query_is_what_httpx_would_encode(base: str) -> None:
+    source = RechercheEntreprises(Settings(base_urls={"recherche_entreprises": base}))
+    request = source.request(Identity, Siret("55204944776279"))
+    expected = httpx.Request(
+        "GET",
+        base + "/search",
+        params={
+            "q": "55204944776279",
+            "limite_matching_etablissements": "1",
+            "minimal": "true",
+            "include": "siege,matching_etablissements,complements",
+        },
+    )
+    assert request.url == expected.url

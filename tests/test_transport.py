@@ -228,6 +228,32 @@ def test_a_transient_network_failure_then_success(
     assert send(get()).json() == {"ok": 1}
 
 
+def test_retries_count_the_first_attempt(
+    send: Harness, upstream: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="dlnuf.transport")
+    route = upstream.get(PATH).mock(
+        side_effect=[httpx.Response(503), httpx.Response(502), httpx.Response(200, json={})]
+    )
+    assert send(get()).status_code == 200
+    assert route.call_count == 3
+    first, second = send.sleeps  # the first backoff after attempt 1, the doubled one after 2
+    assert 0.25 <= first <= 0.5
+    assert 0.5 <= second <= 1.0
+    retrying = [r.getMessage() for r in caplog.records if "retrying in" in r.getMessage()]
+    assert len(retrying) == 2
+    assert "(attempt 1 of 3)" in retrying[0]
+    assert "(attempt 2 of 3)" in retrying[1]
+
+
+def test_no_retries_means_one_attempt(send: Harness, upstream: respx.MockRouter) -> None:
+    send.settings = Settings(retries=0)
+    route = upstream.get(PATH).respond(503)
+    assert type(fail(send)) is UpstreamUnavailable
+    assert route.call_count == 1
+    assert send.sleeps == []
+
+
 # -- 429 --------------------------------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ import contextlib
 import hashlib
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import httpx
 from pydantic import BaseModel
@@ -34,6 +34,7 @@ __all__ = [
     "DOWNLOAD_QUOTA",
     "Documents",
     "bind_documents",
+    "document_fields",
     "document_key",
     "documents_of",
     "fetch_async",
@@ -160,15 +161,76 @@ async def fetch_async(
 
 
 def documents_of(value: Any) -> Iterator[Document]:
-    """Every :class:`Document` in a fact (its own, and its parts', like RGE certificates)."""
+    """Every :class:`Document` in a fact (its own, and its parts', like RGE certificates).
+
+    Only the fields that can hold a document are read (see :func:`document_fields`):
+    a fact whose class has none, like :class:`~dlnuf.facts.identity.Identity`, is
+    not walked at all.
+    """
     if isinstance(value, Document):
         yield value
     elif isinstance(value, BaseModel):
-        for name in type(value).model_fields:
+        for name in document_fields(type(value)):
             yield from documents_of(getattr(value, name))
     elif isinstance(value, (tuple, list)):
         for item in value:
             yield from documents_of(item)
+
+
+_FIELDS: dict[type[BaseModel], tuple[str, ...]] = {}
+
+
+def document_fields(cls: type[BaseModel]) -> tuple[str, ...]:
+    """The names of the fields of ``cls`` that can hold a :class:`Document` (computed once
+    per class, from the annotations).
+
+    A field can when its annotation names ``Document``, a model with such a field
+    (at any depth, in a tuple, a list or a union), or something untyped (``Any``,
+    ``object``). Fields typed with scalars (``str``, ``date``, ``Siret``,
+    literals, tuples of those...) or with document-less models cannot: pydantic
+    validates what a field holds, and a fact read back from the cache is rebuilt
+    from its annotations anyway.
+    """
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        fields = _FIELDS[cls] = _document_fields(cls, set())
+    return fields
+
+
+def _document_fields(cls: type[BaseModel], busy: set[type[BaseModel]]) -> tuple[str, ...]:
+    busy.add(cls)
+    try:
+        return tuple(
+            name for name, info in cls.model_fields.items() if _may_hold(info.annotation, busy)
+        )
+    finally:
+        busy.discard(cls)
+
+
+def _may_hold(annotation: Any, busy: set[type[BaseModel]]) -> bool:
+    """Whether a value typed ``annotation`` can hold a :class:`Document` (``busy``: the
+    models being looked at, taken as able to: a model that refers to itself)."""
+    if annotation is None or annotation is type(None) or annotation is Ellipsis:
+        return False
+    if annotation is Any or annotation is object:  # (Any is a class since Python 3.11)
+        return True
+    if isinstance(annotation, type) and not get_args(annotation):
+        if issubclass(annotation, Document):
+            return True
+        if issubclass(annotation, BaseModel):
+            if annotation in busy:
+                return True
+            known = _FIELDS.get(annotation)
+            return bool(known if known is not None else _document_fields(annotation, busy))
+        return annotation in (tuple, list)  # bare: their items are untyped
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return False
+    if origin is Annotated:
+        return _may_hold(get_args(annotation)[0], busy)
+    if origin is None:  # Any, a TypeVar, a forward reference left as a string: unknown
+        return True
+    return any(_may_hold(arg, busy) for arg in get_args(annotation))
 
 
 def bind_documents(value: Any, fetcher: Callable[[Document], bytes]) -> None:

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeGuard, TypeVar
 
 import httpx
 from pydantic import ValidationError
@@ -44,13 +46,25 @@ from .identifiers import Siren, Siret, parse_siret_or_siren
 from .ratelimit import Quota
 from .sources.base import GuardedSource, Identifier, Source
 
-__all__ = ["Core", "Fetch", "Flow", "Session", "coerce_identifier"]
+__all__ = [
+    "DECODED_FACTS",
+    "Core",
+    "DecodedFact",
+    "DecodedFacts",
+    "Fetch",
+    "Flow",
+    "Session",
+    "coerce_identifier",
+]
 
 log = logging.getLogger("dlnuf.client")
 
 F = TypeVar("F", bound=Fact)
 
 _NOT_FOUND = b'{"__dlnuf_not_found__":true}'
+
+DECODED_FACTS = 512
+"""How many facts decoded from the cache a client keeps, to skip decoding them again."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +105,71 @@ def coerce_identifier(kind: type[Fact], value: object) -> Identifier:
     return ident
 
 
+class DecodedFact(Generic[F]):
+    """A fact decoded from cached bytes, and its copy served as a fresh cache hit."""
+
+    __slots__ = ("_hit", "fact", "kind", "value")
+
+    def __init__(self, kind: type[F], value: bytes, fact: F) -> None:
+        self.kind = kind
+        self.value = value
+        self.fact = fact
+        self._hit: F | None = None
+
+    def hit(self) -> F:
+        """The fact as served fresh from the cache (``from_cache``, not ``stale``)."""
+        hit = self._hit
+        if hit is None:
+            hit = self._hit = self.fact.with_provenance(from_cache=True, stale=False)
+        return hit
+
+
+class DecodedFacts:
+    """The last facts decoded from the cache, by cache key (least recently used dropped).
+
+    A fact is reused only for the same kind and cached bytes equal to the ones it
+    was decoded from (the same object, for the memory cache): bytes that changed
+    are decoded again. Facts are frozen, so one decoded fact serves every hit.
+    Safe to share between threads.
+    """
+
+    def __init__(self, maxsize: int = DECODED_FACTS) -> None:
+        self.maxsize = maxsize
+        self._data: OrderedDict[str, DecodedFact[Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, kind: type[F], value: bytes) -> DecodedFact[F] | None:
+        """What was decoded from ``value`` as ``kind`` under ``key``, if still kept."""
+        with self._lock:
+            found = self._data.get(key)
+            if found is None:
+                return None
+            self._data.move_to_end(key)
+        if found.kind is not kind or (found.value is not value and found.value != value):
+            return None
+        decoded: DecodedFact[F] = found
+        return decoded
+
+    def put(self, key: str, kind: type[F], value: bytes, fact: F) -> DecodedFact[F]:
+        """Keep ``fact``, decoded from ``value`` as ``kind``, under ``key``."""
+        decoded = DecodedFact(kind, value, fact)
+        if self.maxsize > 0:
+            with self._lock:
+                self._data[key] = decoded
+                self._data.move_to_end(key)
+                while len(self._data) > self.maxsize:
+                    self._data.popitem(last=False)
+        return decoded
+
+    def discard(self, key: str) -> None:
+        """Forget ``key``."""
+        with self._lock:
+            self._data.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
 class Core:
     """What the sync and async clients share: settings, sources, cache and policy."""
 
@@ -107,6 +186,17 @@ class Core:
         self.policy = policy
         self.privileges = Privileges()
         """What each guarded source's credentials may call, read once per client."""
+        self.decoded = DecodedFacts()
+        """Facts decoded from the cache, reused while their cached bytes are unchanged."""
+        self._guarded: dict[int, tuple[Source, bool]] = {}
+
+    def is_guarded(self, src: Source) -> TypeGuard[GuardedSource]:
+        """Whether ``src`` is a :class:`GuardedSource` (checked once per source object: a
+        runtime protocol check inspects every member)."""
+        known = self._guarded.get(id(src))
+        if known is None or known[0] is not src:
+            known = self._guarded[id(src)] = (src, isinstance(src, GuardedSource))
+        return known[1]
 
     def resolve(self, kind: type[Fact], only: str | None = None) -> list[Source]:
         """The configured sources that provide ``kind``, in priority order."""
@@ -151,10 +241,16 @@ class Core:
         last_error: DlnufError | None = None
         stale: F | None = None
         for src in sources:
-            key = cache_key(src.name, src.scope, kind.__name__, ident)
-            entry = self._cache_get(key)
+            guarded = src if self.is_guarded(src) else None
+            # No cache, no key: nothing is read nor written.
+            key = (
+                cache_key(src.name, src.scope, kind.__name__, ident)
+                if self.cache is not None
+                else None
+            )
+            entry = self._cache_get(key) if key is not None else None
             now = utcnow()
-            if entry is not None:
+            if entry is not None and key is not None:
                 cached = self._decode(kind, entry, key)
                 if entry.is_fresh(now):
                     if cached is None and entry.value == _NOT_FOUND:
@@ -165,23 +261,22 @@ class Core:
                             status=404,
                         )
                     if cached is not None:
-                        return cached.with_provenance(from_cache=True, stale=False)
+                        return cached.hit()
                 elif cached is not None and stale is None:
-                    stale = cached
+                    stale = cached.fact
             try:
                 request = src.request(kind, ident)
-                if isinstance(src, GuardedSource):
-                    yield from self._guard(src, kind, session)
+                if guarded is not None:
+                    yield from self._guard(guarded, kind, session)
                 answer = yield Fetch(src, request, src.quota(kind))
                 fact = answer if isinstance(answer, Fact) else src.parse(kind, ident, answer)
             except NotFound:
-                self._cache_set(key, _NOT_FOUND, *self.policy.not_found_expiry(utcnow()))
+                if key is not None:
+                    self._cache_set(key, _NOT_FOUND, *self.policy.not_found_expiry(utcnow()))
                 raise
             except DlnufError as exc:
-                if session is not None and isinstance(src, GuardedSource) and (
-                    _provider_failed(exc)
-                ):
-                    session.failed(src.name, src.provider(kind))
+                if session is not None and guarded is not None and _provider_failed(exc):
+                    session.failed(src.name, guarded.provider(kind))
                 if not exc.transient:
                     raise
                 log.info("%s failed transiently for %s: %s", src.name, kind.__name__, exc)
@@ -191,7 +286,8 @@ class Core:
                 raise TypeError(f"{src.name}.parse returned {type(fact).__name__} for {kind}")
             expires_at, stale_until = self.policy.expiry(kind, fact, now)
             fact = fact.with_provenance(expires_at=expires_at)
-            self._cache_set(key, fact.model_dump_json().encode(), expires_at, stale_until)
+            if key is not None:
+                self._cache_set(key, fact.model_dump_json().encode(), expires_at, stale_until)
             return fact
         if stale is not None and self.settings.stale_if_error:
             log.warning("serving a stale %s for %s: %s", kind.__name__, ident, last_error)
@@ -220,9 +316,9 @@ class Core:
                 log.warning("%s: privileges not read, so not checked: %s", src.name, exc)
             self.privileges.record(src.name, granted)
         self.privileges.check(src, kind)
-        provider = src.provider(kind)
         if session is None:
             return
+        provider = src.provider(kind)
         if session.needs_ping(src.name, provider):
             up = True  # a ping that says nothing clear does not stop the call
             try:
@@ -257,17 +353,24 @@ class Core:
         except Exception:
             log.exception("cache write failed for %s", key)
 
-    def _decode(self, kind: type[F], entry: CacheEntry, key: str) -> F | None:
-        if entry.value == _NOT_FOUND:
+    def _decode(self, kind: type[F], entry: CacheEntry, key: str) -> DecodedFact[F] | None:
+        """The fact cached in ``entry``: decoded once, then reused while its bytes are equal."""
+        value = entry.value
+        known = self.decoded.get(key, kind, value)
+        if known is not None:
+            return known
+        if value == _NOT_FOUND:
             return None
         try:
-            return kind.model_validate_json(entry.value)
+            fact = kind.model_validate_json(value)
         except (ValidationError, json.JSONDecodeError, ValueError):
             # Written by another version of dlnuf, or damaged: forget it.
             log.warning("dropping unreadable cache entry %s", key)
+            self.decoded.discard(key)
             if self.cache is not None:
                 self.cache.delete(key)
             return None
+        return self.decoded.put(key, kind, value, fact)
 
 
 def _response(answer: httpx.Response | Fact, src: Source) -> httpx.Response:

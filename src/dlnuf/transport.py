@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import httpx
 from tenacity import (
@@ -61,6 +61,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger("dlnuf.transport")
+
+T = TypeVar("T")
 
 RETRY_STATUSES: frozenset[int] = frozenset({409, 429, 502, 503, 504})
 """HTTP statuses retried (with timeouts and connection errors); everything else is final."""
@@ -444,13 +446,51 @@ class _Core:
         self.limiter: RateLimiter = limiter if limiter is not None else MemoryRateLimiter()
         self.policy = RetryPolicy.from_settings(settings)
         self._jitter = jitter
+        self._timeout = httpx.Timeout(settings.timeout).as_dict()  # settings are frozen
 
     def start(self, request: httpx.Request, quota: Quota, source: str) -> _Call:
         """Set the User-Agent and the timeout when the request has none."""
         request.headers.setdefault("User-Agent", self.settings.user_agent)
         if "timeout" not in request.extensions:
-            request.extensions["timeout"] = httpx.Timeout(self.settings.timeout).as_dict()
+            request.extensions["timeout"] = dict(self._timeout)
         return _Call(request, quota, source)
+
+    def retried(self, error: UpstreamError) -> bool:
+        """Whether the failed first attempt of a send is tried again (through tenacity).
+
+        The first attempt is made without the retry machinery: most sends succeed
+        at once. After a failure, :meth:`replay` gives tenacity the attempts with
+        this one first, so waits, logs and the attempt count are the same.
+        """
+        return self.policy.retries > 0 and self.policy.should_retry(error)
+
+    @staticmethod
+    def replay(
+        first: UpstreamError, attempt: Callable[[_Call], T]
+    ) -> Callable[[_Call], T]:
+        """``attempt``, except that its first call raises ``first`` (the attempt made)."""
+        pending: list[UpstreamError] = [first]
+
+        def again(call: _Call) -> T:
+            if pending:
+                raise pending.pop()
+            return attempt(call)
+
+        return again
+
+    @staticmethod
+    def replay_async(
+        first: UpstreamError, attempt: Callable[[_Call], Awaitable[T]]
+    ) -> Callable[[_Call], Awaitable[T]]:
+        """The asyncio twin of :meth:`replay` (a coroutine function, as tenacity wants)."""
+        pending: list[UpstreamError] = [first]
+
+        async def again(call: _Call) -> T:
+            if pending:
+                raise pending.pop()
+            return await attempt(call)
+
+        return again
 
     def pace(self, call: _Call) -> float:
         """Book a slot for the next attempt; the seconds to sleep first.
@@ -576,8 +616,14 @@ class SyncTransport:
     def send(self, request: httpx.Request, quota: Quota, *, source: str) -> httpx.Response:
         """Send ``request`` counted against ``quota``; a 2xx response or the mapped error."""
         call = self._core.start(request, quota, source)
+        try:
+            return self._attempt(call)
+        except UpstreamError as exc:
+            if not self._core.retried(exc):
+                raise
+            first = exc
         retrying = Retrying(sleep=self._sleep, **self._core.retry_options(call))
-        return retrying(self._attempt, call)
+        return retrying(self._core.replay(first, self._attempt), call)
 
     def _attempt(self, call: _Call) -> httpx.Response:
         wait = self._core.pace(call)
@@ -637,8 +683,16 @@ class AsyncTransport:
     async def send(self, request: httpx.Request, quota: Quota, *, source: str) -> httpx.Response:
         """Send ``request`` counted against ``quota``; a 2xx response or the mapped error."""
         call = self._core.start(request, quota, source)
+        try:
+            return await self._attempt(call)
+        except UpstreamError as exc:
+            if not self._core.retried(exc):
+                raise
+            first = exc
         retrying = AsyncRetrying(sleep=self._sleep, **self._core.retry_options(call))
-        response: httpx.Response = await retrying(self._attempt, call)
+        response: httpx.Response = await retrying(
+            self._core.replay_async(first, self._attempt), call
+        )
         return response
 
     async def _attempt(self, call: _Call) -> httpx.Response:

@@ -8,19 +8,26 @@ usable object at all raises :class:`~dlnuf.errors.UnexpectedPayload`.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
-from ..errors import InvalidSiret, UnexpectedPayload, UnsupportedKind
+from ..errors import (
+    DlnufError,
+    InvalidIdentifier,
+    InvalidSiret,
+    UnexpectedPayload,
+    UnsupportedKind,
+)
 from ..facts.base import Fact, Provenance
 from ..facts.identity import Address, Diffusion, Identity
-from ..identifiers import Siren, Siret, parse_siret_or_siren
+from ..identifiers import Rna, Siren, Siret, parse_siret_or_siren
 
 __all__ = [
+    "SOLE_TRADER_FORM",
     "WITHHELD_MARKERS",
     "Reader",
     "as_dict",
@@ -35,14 +42,19 @@ __all__ = [
     "json_object",
     "make_provenance",
     "naf_code",
+    "or_unexpected",
     "person_name",
+    "rna_or_none",
     "siret_or_none",
+    "unexpected",
     "unix_date",
     "unix_datetime",
 ]
 
 WITHHELD_MARKERS = frozenset({"[ND]", "[NON-DIFFUSIBLE]", "[NON DIFFUSIBLE]"})
 """Strings upstreams put in place of a value they may not give. Never a value."""
+
+_T = TypeVar("_T")
 
 # Timestamps outside this window are treated as unknown (upstream placeholders, bugs).
 _MIN_TS = datetime(1800, 1, 1, tzinfo=UTC).timestamp()
@@ -143,12 +155,14 @@ class Reader:
 
     def text(self, field: str, value: Any) -> str | None:
         """A string value for ``field``, or ``None``; markers are recorded as withheld."""
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str):
-            return None
+        if type(value) is not str:  # the usual case first: a plain string
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = str(value)
+            elif not isinstance(value, str):
+                return None
         value = value.strip()
-        if value.upper() in WITHHELD_MARKERS:
+        # Every marker starts with "[" (which has no case): most values skip upper().
+        if value[:1] == "[" and value.upper() in WITHHELD_MARKERS:
             self.withheld.add(field)
             return None
         return value or None
@@ -236,7 +250,12 @@ def as_list(value: Any) -> list[Any]:
 
 def siret_or_none(value: Any) -> Siret | None:
     """``value`` as a valid :class:`~dlnuf.identifiers.Siret`, or ``None``."""
-    return Siret(value) if isinstance(value, str) and Siret.is_valid(value) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        return Siret(value)
+    except InvalidIdentifier:
+        return None
 
 
 def first_text(reader: Reader, field: str, *values: Any) -> str | None:
@@ -284,6 +303,7 @@ _LINE_PARTS = (
     "number", "repetition", "street_type", "street_name", "complement",
     "special_distribution", "postal_code", "city", "cedex_code", "cedex_label", "country",
 )
+_LINE_FIELDS = frozenset(f"address.{part}" for part in _LINE_PARTS)
 
 
 def build_address(
@@ -323,7 +343,7 @@ def build_address(
     locality = " ".join(p for p in (address.postal_code, address.city) if p)
     if address.cedex_code and address.cedex_label:
         locality = f"{address.cedex_code} {address.cedex_label}"
-    if name_withheld or any(f"address.{part}" in reader.withheld for part in _LINE_PARTS):
+    if name_withheld or not reader.withheld.isdisjoint(_LINE_FIELDS):
         reader.withheld.add("address.postal_lines")
         return address
     if not (address.street or locality):
@@ -333,3 +353,35 @@ def build_address(
         locality, address.country,
     )
     return address.model_copy(update={"postal_lines": tuple(line for line in lines if line)})
+
+
+def unexpected(response: httpx.Response, source: str, detail: str) -> UnexpectedPayload:
+    """The :class:`UnexpectedPayload` saying ``source`` answered ``detail`` (a phrase)."""
+    return UnexpectedPayload(
+        f"{source} answered {detail}", source=source, status=response.status_code
+    )
+
+
+def or_unexpected(
+    response: httpx.Response, source: str, what: str, read: Callable[[], _T]
+) -> _T:
+    """``read()``; a payload it trips over (a missing key, a wrong type...) raises
+    :class:`UnexpectedPayload` saying ``source`` answered ``what`` dlnuf cannot read.
+    A dlnuf error raised by ``read`` (``NotFound``...) passes through."""
+    try:
+        return read()
+    except DlnufError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise unexpected(
+            response, source, f"{what} dlnuf cannot read ({type(exc).__name__})"
+        ) from None
+
+
+SOLE_TRADER_FORM = "1000"
+"""INSEE catégorie juridique of an entrepreneur individuel."""
+
+
+def rna_or_none(value: Any) -> Rna | None:
+    """``value`` as a valid :class:`~dlnuf.identifiers.Rna`, or ``None``."""
+    return Rna(value) if isinstance(value, str) and Rna.is_valid(value) else None
