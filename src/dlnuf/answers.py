@@ -23,12 +23,12 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic_core import to_jsonable_python
 
+from ._closing import Closing
 from .errors import ConfigurationError
 from .facts.base import utcnow
 from .identifiers import Siren, Siret, parse_siret_or_siren
@@ -69,7 +69,7 @@ Ident = Siret | Siren | str
 """A SIRET (establishment-specific answers) or a SIREN (answers about the company)."""
 
 
-class AnswerStore:
+class AnswerStore(Closing):
     """Answers declared by companies, in the SQLite file ``path`` or in memory (``None``).
 
     ``get(siret)`` gives the company's answers (SIREN level) overlaid with those
@@ -203,17 +203,6 @@ class AnswerStore:
             conn, self._conn = self._conn, None
             if conn is not None and self._pid == os.getpid():
                 conn.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         where = str(self.path) if self.path is not None else ":memory:"

@@ -35,6 +35,7 @@ from tenacity import (
     stop_after_attempt,
 )
 
+from ._closing import Closing
 from .config import Settings
 from .errors import (
     ConfigurationError,
@@ -583,7 +584,7 @@ def _check_client_args(mounts: Mapping[str, httpx.MockTransport] | None, client:
 # -- the drivers ------------------------------------------------------------------------
 
 
-class SyncTransport:
+class SyncTransport(Closing):
     """Sends requests with pacing, retries, timeouts and error mapping (blocking).
 
     ``mounts`` maps a base URL to an in-process transport (the offline sandbox);
@@ -642,17 +643,6 @@ class SyncTransport:
         """Close the HTTP client if this transport created it."""
         if self._owns_client:
             self._client.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class AsyncTransport:

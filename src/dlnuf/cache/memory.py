@@ -6,11 +6,10 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from types import TracebackType
-from typing import Self
 
 from cachetools import TLRUCache
 
+from .._closing import Closing
 from ..errors import ConfigurationError
 from .base import CacheEntry, timestamp
 
@@ -22,7 +21,7 @@ def _time_to_use(_key: str, entry: CacheEntry, _now: float) -> float:
     return timestamp(entry.stale_until)
 
 
-class MemoryCache:
+class MemoryCache(Closing):
     """A cache held in this process's memory, shared by its threads.
 
     At most ``maxsize`` entries are kept; when full, the least recently used
@@ -84,17 +83,6 @@ class MemoryCache:
         with self._lock:
             self._closed = True
             self._data.clear()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"MemoryCache(maxsize={self.maxsize})"

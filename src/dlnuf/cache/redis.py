@@ -26,12 +26,12 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import Enum
-from types import TracebackType
-from typing import Any, Final, Literal, Self, TypeVar
+from typing import Any, Final, Literal, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 
+from .._closing import Closing
 from ..errors import ConfigurationError, UpstreamUnavailable
 from . import _redact
 from .base import CacheEntry, timestamp
@@ -169,7 +169,7 @@ def _split_fallback(url: str, fallback: str | None) -> tuple[str, str | None]:
     return urlunsplit(parts._replace(query=rest)), fallback
 
 
-class RedisCache:
+class RedisCache(Closing):
     """A :class:`~dlnuf.cache.Cache` in Redis, safe to share between threads, processes
     and machines.
 
@@ -249,17 +249,6 @@ class RedisCache:
     def close(self) -> None:
         """Close the connections."""
         self.link.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"RedisCache({self.link.url!r})"

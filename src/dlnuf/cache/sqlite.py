@@ -24,9 +24,8 @@ import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
+from .._closing import Closing
 from ..errors import ConfigurationError
 from .base import CacheEntry, timestamp
 
@@ -60,7 +59,7 @@ class _Slot:
     __slots__ = ("__weakref__",)
 
 
-class SQLiteCache:
+class SQLiteCache(Closing):
     """A persistent cache in the SQLite file at ``path`` (parent directories are created).
 
     Safe to share between threads, and between processes opening the same file
@@ -152,17 +151,6 @@ class SQLiteCache:
         for finalizer in finalizers:
             finalizer()
         _LIVE.discard(self)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"SQLiteCache({str(self.path)!r})"
