@@ -258,11 +258,25 @@ def test_privileges_payload_shapes() -> None:
     assert request.url.path == "/privileges"
     assert request.headers["authorization"] == f"Bearer {TOKEN}"
     assert source.parse_privileges(
-        httpx.Response(200, json={"data": {"privileges": ["a", "b", 3]}})
-    ) == {"a", "b"}
-    assert source.parse_privileges(httpx.Response(200, json={"privileges": ["c"]})) == {"c"}
+        httpx.Response(200, json={"data": {"privileges": ["etablissements", "b", 3]}})
+    ) == {"etablissements", "b"}
+    assert source.parse_privileges(
+        httpx.Response(200, json={"privileges": ["attestations_fiscales"]})
+    ) == {"attestations_fiscales"}
+    assert source.parse_privileges(httpx.Response(200, json={"privileges": []})) == frozenset()
     with pytest.raises(dlnuf.UnexpectedPayload):
         source.parse_privileges(httpx.Response(200, json={"data": {}}))
+
+
+def test_unrecognised_privilege_names_refuse_nothing(
+    fake: Recording, make_client: MakeClient
+) -> None:
+    # The privilege names are not in the contracts: if upstream renames them all, dlnuf
+    # must not start refusing calls the token may make. It lets the upstream decide.
+    fake.respond("/privileges", 200, {"privileges": ["renamed_scope_1", "renamed_scope_2"]})
+    client = make_client(settings=settings())
+    assert client.get(COMPANY.siret, dlnuf.TaxCertificate).document is not None
+    assert fake.paths.count("/privileges") == 1
 
 
 # --- Configuration refused before anything is sent -------------------------------------------

@@ -588,6 +588,11 @@ ENDPOINTS: dict[type[Fact], Endpoint] = {
         contract_dir="api_entreprise_v3_msa_conformites_cotisations",
     ),
 }
+
+KNOWN_PRIVILEGES: frozenset[str] = frozenset().union(
+    *(e.privileges | e.public_privileges for e in ENDPOINTS.values())
+)
+"""Every privilege name the endpoint table refers to."""
 """Every kind this source provides, and how it is fetched.
 
 Privileges follow the operator's authorisation table (any one listed scope
@@ -675,7 +680,17 @@ class ApiEntreprise:
         body = json_object(response, self.name)
         for found in (body.get("privileges"), dig(body, "data", "privileges"), body.get("data")):
             if isinstance(found, list):
-                return frozenset(p.strip() for p in found if isinstance(p, str) and p.strip())
+                granted = frozenset(p.strip() for p in found if isinstance(p, str) and p.strip())
+                if granted and not granted & KNOWN_PRIVILEGES:
+                    # The names are not documented in the contracts: a list that shares no
+                    # name with ours means the vocabulary changed, not that nothing is allowed.
+                    raise UnexpectedPayload(
+                        f"{self.name}: GET /privileges lists no privilege name dlnuf knows "
+                        f"({len(granted)} names); privileges are not checked client-side",
+                        source=self.name,
+                        status=response.status_code,
+                    )
+                return granted
         raise UnexpectedPayload(
             f"{self.name} answered GET /privileges without a list of privileges",
             source=self.name,
