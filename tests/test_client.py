@@ -290,3 +290,25 @@ def test_unreadable_cache_entry_is_dropped_and_refetched(build: Build) -> None:
     cache.data[key] = CacheEntry(b"{not json", old.expires_at, old.stale_until)
     assert client.identity(SIRET).legal_name == "ACME"
     assert route.call_count == 2
+
+
+def test_own_http_client_is_used_and_a_wrong_kind_is_refused() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        return ok()
+
+    mine = httpx.Client(transport=httpx.MockTransport(handler))
+    settings = dlnuf.Settings(sources=("first",), cache=None)
+    with dlnuf.Client(sources=[MiniSource("first")], settings=settings, http_client=mine) as c:
+        assert c.identity(SIRET).legal_name == "ACME"
+    assert seen == [f"/e/{SIRET}"]
+    with pytest.raises(dlnuf.ConfigurationError, match=r"needs an httpx\.AsyncClient"):
+        dlnuf.AsyncClient(
+            sources=[MiniSource("first")], settings=settings, http_client=httpx.Client()
+        )
+    with pytest.raises(dlnuf.ConfigurationError, match=r"needs an httpx\.Client"):
+        dlnuf.Client(
+            sources=[MiniSource("first")], settings=settings, http_client=httpx.AsyncClient()
+        )

@@ -28,7 +28,7 @@ from .cache import (
 from .config import Settings
 from .documents import Documents, bind_documents, fetch_async, fetch_sync
 from .dossier import Dossier
-from .errors import DlnufError
+from .errors import ConfigurationError, DlnufError
 from .facts.base import Fact
 from .facts.evidence import Document
 from .facts.identity import Identity
@@ -54,7 +54,28 @@ DEFAULT_LIMITER: RateLimiter = MemoryRateLimiter()
 
 
 class _ClientBase:
-    """Configuration shared by the two clients (see :class:`Client` for the arguments)."""
+    """Configuration shared by the two clients.
+
+    Arguments (each also read from the environment, ``DLNUF_*``, when not given):
+
+    - ``sources``: source names (or :class:`~dlnuf.sources.base.Source` instances) in
+      priority order; the next one is tried when one fails transiently.
+      Default ``["recherche_entreprises"]``; ``["sandbox"]`` answers offline.
+    - ``api_entreprise_token``, ``recipient`` (the public body's SIRET), ``context``,
+      ``object`` (under 50 characters): API Entreprise credentials and purpose.
+    - ``authenticated``: the caller serves an authenticated, entitled purpose, so
+      protected (non-diffusible) data may be fetched. Default ``False``.
+    - ``insee_api_key``: the INSEE Sirene key.
+    - ``cache``: ``"sqlite"`` (default file), ``"sqlite:///file.db"``, ``"memory://"``,
+      ``"redis://..."``, a :class:`~dlnuf.cache.Cache` instance, or ``None`` (no cache).
+    - ``base_urls``: per-source base URL (staging, a proxy, a fake server).
+    - ``settings``: a ready :class:`~dlnuf.Settings` instead of the arguments above.
+    - ``policy``: the :class:`~dlnuf.cache.CachePolicy` (expiry per kind).
+    - ``limiter``: the rate limiter (default: one shared by every client of the process;
+      a :class:`~dlnuf.ratelimit_redis.RedisRateLimiter` shares it across processes).
+    - ``http_client``: your own ``httpx.Client`` (``httpx.AsyncClient`` for the async
+      client), e.g. for proxies or custom TLS.
+    """
 
     def __init__(
         self,
@@ -71,6 +92,7 @@ class _ClientBase:
         settings: Settings | None = None,
         policy: CachePolicy | None = None,
         limiter: RateLimiter | None = None,
+        http_client: httpx.Client | httpx.AsyncClient | None = None,
     ) -> None:
         given_sources: list[str | Source] | None = (
             [sources] if isinstance(sources, str) else None if sources is None else list(sources)
@@ -109,6 +131,10 @@ class _ClientBase:
         self._limiter = limiter or DEFAULT_LIMITER
         self._mounts = {s.base_url: s.mount for s in loaded if s.mount is not None}
         self._answers: AnswerStore | None = None
+        self._setup_transport(http_client)
+
+    def _setup_transport(self, http_client: httpx.Client | httpx.AsyncClient | None) -> None:
+        raise NotImplementedError
 
     @property
     def sources(self) -> list[Source]:
@@ -165,12 +191,14 @@ class Client(_ClientBase):
 
     ``Client()`` uses Recherche d'entreprises (no key) with the SQLite cache;
     ``Client(sources=["sandbox"])`` answers offline from the shipped data set.
-    Every argument also reads from the environment (``DLNUF_*``). Use it as a
-    context manager, or call :meth:`close`.
+    Every argument also reads from the environment (``DLNUF_*``); the arguments
+    are listed on the base class below. Use it as a context manager, or call
+    :meth:`close`.
     """
 
-    def __init__(self, *args: Any, http_client: httpx.Client | None = None, **kwargs: Any):
-        super().__init__(*args, **kwargs)
+    def _setup_transport(self, http_client: httpx.Client | httpx.AsyncClient | None) -> None:
+        if isinstance(http_client, httpx.AsyncClient):
+            raise ConfigurationError("Client needs an httpx.Client, not an httpx.AsyncClient")
         self._transport = SyncTransport(
             self.settings, limiter=self._limiter, mounts=self._mounts, http_client=http_client
         )
@@ -277,10 +305,9 @@ class AsyncClient(_ClientBase):
     (memory, SQLite file) and run inline.
     """
 
-    def __init__(
-        self, *args: Any, http_client: httpx.AsyncClient | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(*args, **kwargs)
+    def _setup_transport(self, http_client: httpx.Client | httpx.AsyncClient | None) -> None:
+        if isinstance(http_client, httpx.Client):
+            raise ConfigurationError("AsyncClient needs an httpx.AsyncClient, not an httpx.Client")
         self._transport = AsyncTransport(
             self.settings, limiter=self._limiter, mounts=self._mounts, http_client=http_client
         )
