@@ -477,3 +477,10 @@ def test_pydantic_error_carries_the_reason_code_for_form_back_ends() -> None:
     error = caught.value.errors()[0]
     assert error["ctx"]["reason"] == "checksum"
     assert "checksum" in error["msg"]
+
+
+def test_siret_and_siren_both_answer_siren() -> None:
+    siren = Siren("552049447")
+    assert siren.siren is siren
+    assert Siret("55204944776279").siren == siren
+    assert type(Siret("55204944776279").siren) is Siren

@@ -109,7 +109,7 @@ class AnswerStore(Closing):
         For a SIREN: the company's answers only.
         """
         parsed = parse_siret_or_siren(ident)
-        siren = parsed.siren if isinstance(parsed, Siret) else parsed
+        siren = parsed.siren
         with self._cursor() as conn:
             rows = conn.execute(_SELECT, (str(siren), str(parsed))).fetchall()
         found: dict[str, DeclaredAnswer] = {}
@@ -164,7 +164,7 @@ class AnswerStore(Closing):
             if not isinstance(key, str) or not key:
                 raise ValueError(f"an answer key must be a non-empty string, not {key!r}")
             parsed = parse_siret_or_siren(ident)
-            siren = parsed.siren if isinstance(parsed, Siret) else parsed
+            siren = parsed.siren
             jsonable = to_jsonable_python(value)
             text = json.dumps(jsonable, ensure_ascii=False, sort_keys=True)
             rows.append((str(siren), str(parsed), key, text, when.timestamp(), form))
@@ -269,7 +269,7 @@ class AnswerStore(Closing):
 
 def _siren_of(value: Ident) -> str:
     parsed = parse_siret_or_siren(value)
-    return str(parsed.siren if isinstance(parsed, Siret) else parsed)
+    return str(parsed.siren)
 
 
 def _answer(row: tuple[Any, ...]) -> DeclaredAnswer:

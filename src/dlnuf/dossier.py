@@ -35,7 +35,7 @@ class Dossier:
     @property
     def siren(self) -> Siren:
         """The SIREN of the company."""
-        return self.ident.siren if isinstance(self.ident, Siret) else self.ident
+        return self.ident.siren
 
     @property
     def ok(self) -> bool:

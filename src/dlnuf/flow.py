@@ -42,7 +42,7 @@ from .errors import (
     UpstreamUnavailable,
 )
 from .facts.base import Fact, utcnow
-from .identifiers import Siren, Siret, parse_siret_or_siren
+from .identifiers import Siren, parse_siret_or_siren
 from .ratelimit import Quota
 from .sources.base import GuardedSource, Identifier, Source
 
@@ -94,7 +94,7 @@ def coerce_identifier(kind: type[Fact], value: object) -> Identifier:
     """
     ident = parse_siret_or_siren(value)
     if kind.level == "siren":
-        return ident.siren if isinstance(ident, Siret) else ident
+        return ident.siren
     if isinstance(ident, Siren):
         raise InvalidSiret(
             value,

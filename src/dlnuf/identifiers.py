@@ -160,6 +160,11 @@ class Siren(_Identifier):
             )
 
     @property
+    def siren(self) -> Siren:
+        """Itself: a SIREN and a SIRET both answer ``.siren`` (the legal unit)."""
+        return self
+
+    @property
     def vat_number(self) -> str:
         """The intra-EU VAT number computed from this SIREN (``FR`` + key + SIREN)."""
         return vat_number(self)

@@ -131,7 +131,7 @@ class Draft(Generic[F]):
     @property
     def siren(self) -> Siren:
         """The SIREN of the company."""
-        return self.ident.siren if isinstance(self.ident, Siret) else self.ident
+        return self.ident.siren
 
     @property
     def missing_names(self) -> list[str]:

@@ -202,9 +202,7 @@ class Endpoint:
         cannot take.
         """
         siret = ident if isinstance(ident, Siret) else None
-        siren = ident.siren if isinstance(ident, Siret) else (
-            ident if isinstance(ident, Siren) else None
-        )
+        siren = ident.siren if isinstance(ident, (Siret, Siren)) else None
         rna = ident if isinstance(ident, Rna) else None
         names = self.placeholders(public)
         values: dict[str, str | None] = {
@@ -773,7 +771,7 @@ class ApiEntreprise:
                 "with error 00210): set recipient= or DLNUF_RECIPIENT to the 14-digit SIRET "
                 "of the public body the data is for"
             )
-        siren = company.siren if isinstance(company, Siret) else company
+        siren = company.siren if company is not None else None
         if siren is not None and Siret(recipient).siren == siren:
             raise ConfigurationError(
                 f"recipient {recipient} is the company looked up, or has its SIREN "
