@@ -356,3 +356,14 @@ def test_losing_redis_mid_run_fails_lookups_typed_not_cached(
         assert all(isinstance(r.errors[dlnuf.Identity], UpstreamUnavailable) for r in results)
         assert dlnuf_fake.requests["recherche_entreprises"] == 0  # nothing sent unpaced
         assert all(r.ok for r in client.many([c.siret for c in companies]))  # none cached
+
+
+@pytest.mark.parametrize(
+    ("burst", "safety", "message"),
+    [(0, 0.97, "burst must be at least 1"), (1, 0.0, "safety must be"), (1, 1.5, "safety must")],
+)
+def test_bad_pacing_arguments_are_refused_like_the_memory_limiter(
+    redis_url: str, burst: int, safety: float, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        RedisRateLimiter.from_url(redis_url, burst=burst, safety=safety)

@@ -131,10 +131,8 @@ class RedisRateLimiter:
         clock: Callable[[], float] | None = None,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
-        if burst < 1:
-            raise ValueError("burst must be at least 1")
-        if not 0.0 < safety <= 1.0:
-            raise ValueError("safety must be in (0, 1]")
+        # The local limiter (the fallback) checks burst and safety the same way.
+        self._local = MemoryRateLimiter(burst=burst, safety=safety, wall_clock=wall_clock)
         self.link = link
         """The connection to Redis."""
         self._burst = burst
@@ -142,7 +140,6 @@ class RedisRateLimiter:
         self._clock = clock
         self._wall_clock = wall_clock
         self._script = link.client.register_script(SCRIPT)
-        self._local = MemoryRateLimiter(burst=burst, safety=safety, wall_clock=wall_clock)
 
     @classmethod
     def from_url(
