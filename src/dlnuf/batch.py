@@ -28,8 +28,6 @@ For each line and kind, the plan:
 from __future__ import annotations
 
 import asyncio
-import importlib
-import json
 from collections import deque
 from collections.abc import (
     AsyncIterator,
@@ -44,12 +42,11 @@ from collections.abc import (
 )
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from functools import cache, partial
+from functools import partial
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import httpx
 from cachetools import LRUCache
-from pydantic import BaseModel
 
 from .errors import (
     ConfigurationError,
@@ -61,6 +58,7 @@ from .errors import (
 from .facts.base import Fact
 from .flow import Core, Fetch, Flow, coerce_identifier
 from .identifiers import Siret, parse_siret_or_siren
+from .records import fact_cells, leaf_paths, pandas
 from .sources.base import BatchSource, Identifier
 
 __all__ = [
@@ -121,6 +119,17 @@ class BatchResult:
         fact = self.facts.get(kind)
         return fact if isinstance(fact, kind) else None
 
+    def __repr__(self) -> str:
+        from .display.text import batch_result_repr
+
+        return batch_result_repr(self)
+
+    def _repr_html_(self) -> str:
+        """The result as an HTML table row (notebooks)."""
+        from .display.html import batch_results_html
+
+        return batch_results_html([self])
+
     def to_record(self) -> dict[str, Any]:
         """One flat row: ``index``, ``input``, ``siret`` (parsed from the input), ``ok``,
         then for each kind its fields as ``Kind.path`` (``Identity.address.city``) and
@@ -134,10 +143,7 @@ class BatchResult:
         }
         for kind in self.kinds:
             prefix = f"{kind.__name__}."
-            fact = self.facts.get(kind)
-            dumped = fact.model_dump(mode="json") if fact is not None else None
-            for path in _leaf_paths(kind):
-                row[prefix + path] = _cell(_value_at(dumped, path))
+            row.update(fact_cells(kind, self.facts.get(kind), prefix))
             error = self.errors.get(kind)
             row[prefix + "error_type"] = type(error).__name__ if error else None
             row[prefix + "error"] = str(error) if error else None
@@ -164,6 +170,17 @@ class BatchResult:
 class BatchResults(list[BatchResult]):
     """Collected results, in input order (see :func:`collect`), for notebooks."""
 
+    def __repr__(self) -> str:
+        from .display.text import batch_results_repr
+
+        return batch_results_repr(self)
+
+    def _repr_html_(self) -> str:
+        """The results as an HTML table, one row per input (notebooks)."""
+        from .display.html import batch_results_html
+
+        return batch_results_html(self)
+
     def to_records(self) -> list[dict[str, Any]]:
         """One flat dict per result (:meth:`BatchResult.to_record`)."""
         return [r.to_record() for r in self]
@@ -173,12 +190,7 @@ class BatchResults(list[BatchResult]):
 
         Needs pandas (``pip install dlnuf[pandas]``).
         """
-        try:
-            pd = importlib.import_module("pandas")
-        except ImportError as exc:
-            raise ConfigurationError(
-                "to_pandas() needs pandas: pip install 'dlnuf[pandas]'"
-            ) from exc
+        pd = pandas()
         columns = record_columns(self[0].kinds) if self else ["index"]
         return pd.DataFrame.from_records(self.to_records(), columns=columns).set_index("index")
 
@@ -198,45 +210,9 @@ def record_columns(kinds: Iterable[type[Fact]]) -> list[str]:
     columns = ["index", "input", "siret", "ok"]
     for kind in kinds:
         prefix = f"{kind.__name__}."
-        columns += [prefix + p for p in _leaf_paths(kind)]
+        columns += [prefix + p for p in leaf_paths(kind)]
         columns += [prefix + "error_type", prefix + "error"]
     return columns
-
-
-@cache
-def _leaf_paths(model: type[BaseModel], prefix: str = "") -> tuple[str, ...]:
-    """Dotted paths of a model's fields, nested models flattened; a fact's own fields
-    first, its ``withheld`` and ``provenance`` last."""
-    paths: list[str] = []
-    fields = model.model_fields
-    if issubclass(model, Fact):
-        last = [n for n in ("withheld", "provenance") if n in fields]
-        fields = {n: fields[n] for n in [*(n for n in fields if n not in last), *last]}
-    for name, info in fields.items():
-        annotation = info.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            paths += _leaf_paths(annotation, f"{prefix}{name}.")
-        else:
-            paths.append(prefix + name)
-    return tuple(paths)
-
-
-def _value_at(data: Any, path: str) -> Any:
-    for part in path.split("."):
-        if not isinstance(data, dict):
-            return None
-        data = data.get(part)
-    return data
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, list):
-        if all(isinstance(v, str | int | float | bool) for v in value):
-            return "; ".join(str(v) for v in value)
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return value
 
 
 def _text(value: object) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .errors import DlnufError
 from .facts.base import Fact
@@ -57,6 +57,41 @@ class Dossier:
 
     def __contains__(self, kind: object) -> bool:
         return kind in self.facts
+
+    def __repr__(self) -> str:
+        from .display.text import dossier_repr
+
+        return dossier_repr(self)
+
+    def _repr_html_(self) -> str:
+        """The dossier as an HTML table of kinds (notebooks)."""
+        from .display.html import dossier_html
+
+        return dossier_html(self)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat row per kind: ``ident``, ``kind``, ``ok``, ``error_type``, ``error``,
+        then the fact's fields (``legal_name``, ``address.city``, ``valid_until``...) and
+        its ``provenance.*``; a kind that did not come back has its error and no field."""
+        from .records import fact_cells
+
+        rows: list[dict[str, Any]] = []
+        for kind, fact in self.facts.items():
+            rows.append({"ident": str(self.ident), "kind": kind.__name__, "ok": True,
+                         "error_type": None, "error": None, **fact_cells(kind, fact)})
+        for kind, error in self.errors.items():
+            rows.append({"ident": str(self.ident), "kind": kind.__name__, "ok": False,
+                         "error_type": type(error).__name__, "error": str(error)})
+        return rows
+
+    def to_pandas(self) -> Any:
+        """A :class:`pandas.DataFrame` of :meth:`to_records`, one row per kind.
+
+        Needs pandas (``pip install 'dlnuf[pandas]'``).
+        """
+        from .records import frame
+
+        return frame(self.to_records(), first=["ident", "kind", "ok", "error_type", "error"])
 
     def valid_on(self, day: date) -> dict[type[Fact], Fact]:
         """The facts still valid on ``day`` (for a tender deadline).

@@ -70,3 +70,14 @@ class Fact(BaseModel):
     def with_provenance(self, **changes: Any) -> Self:
         """A copy of the fact whose provenance has ``changes`` applied."""
         return self.model_copy(update={"provenance": self.provenance.model_copy(update=changes)})
+
+    def __repr__(self) -> str:
+        from ..display.text import fact_repr
+
+        return fact_repr(self)
+
+    def _repr_html_(self) -> str:
+        """The fact as an HTML card (notebooks)."""
+        from ..display.html import fact_html
+
+        return fact_html(self)

@@ -303,6 +303,17 @@ class Draft(Generic[F]):
                 self.answers.set_many(entries, form=self.form.form_name)
         return form
 
+    def __repr__(self) -> str:
+        from ..display.text import draft_repr
+
+        return draft_repr(self)
+
+    def _repr_html_(self) -> str:
+        """The draft as the form: values with their source, missing fields highlighted."""
+        from ..display.html import draft_html
+
+        return draft_html(self)
+
     def missing_json_schema(self) -> dict[str, Any]:
         """A JSON schema of exactly the missing fields (titles are the form's labels)."""
         return fields_json_schema(
