@@ -55,29 +55,47 @@ def test_a_marker_applies_to_the_next_block_only(tmp_path: Path) -> None:
     ]
 
 
+def page_of(tmp_path: Path, *blocks: str) -> Path:
+    """A page in ``tmp_path`` made of ``blocks`` (Markdown, fences included)."""
+    page = tmp_path / "page.md"
+    page.write_text("".join(blocks), encoding="utf-8")
+    return page
+
+
 def test_an_offline_block_that_reaches_for_the_network_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    page = tmp_path / "page.md"
-    page.write_text(
+    page = page_of(
+        tmp_path,
         "```python\nimport dlnuf\nwith dlnuf.Client(cache=None) as client:\n"
         "    results = list(client.many(['55204944776279']))\n```\n",
-        encoding="utf-8",
     )  # many() reports the failure in the result instead of raising: still caught
     with pytest.raises(AssertionError, match="tried the network"):
         run_page(page, tmp_path, monkeypatch)
 
 
+def test_a_fake_block_reaches_the_fake_upstreams_and_a_skipped_one_does_not_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = page_of(
+        tmp_path,
+        "<!-- run: fake -->\n```python\nimport dlnuf\nwith dlnuf.Client() as client:\n"
+        "    ident = client.identity('55204944776279')\n```\n",
+        "<!-- run: skip (would fail) -->\n```python\nraise SystemExit('ran')\n```\n",
+        "```python\nassert ident.provenance.source == 'recherche_entreprises'\n```\n",
+    )
+    assert [b.line for b in run_page(page, tmp_path, monkeypatch)] == [8]
+
+
 def test_blocks_share_one_namespace_and_may_await(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    page = tmp_path / "page.md"
-    page.write_text(
+    page = page_of(
+        tmp_path,
         "```python\nimport dlnuf\n"
-        "client = dlnuf.AsyncClient(sources=['sandbox'], cache=None)\n```\n"
-        "```python\nident = await client.identity('55204944776279')\nawait client.aclose()\n```\n"
+        "client = dlnuf.AsyncClient(sources=['sandbox'], cache=None)\n```\n",
+        "```python\nident = await client.identity('55204944776279')\nawait client.aclose()\n```\n",
         "```python\nassert ident.legal_name == 'SNCF'\n```\n",
-        encoding="utf-8",
     )
     with pytest.raises(AssertionError, match=r"page.md:9 failed: AssertionError"):
         run_page(page, tmp_path, monkeypatch)
