@@ -7,23 +7,21 @@ each labelled, and that a withheld value never reaches the page.
 
 from __future__ import annotations
 
-import sys
 import warnings
 from collections.abc import Iterator
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 
 import dlnuf
 from dlnuf.forms import DC1, DC2
+from webexample import web_app
 
 pytest.importorskip("fastapi")
 with warnings.catch_warnings():  # Starlette's notice about its httpx-based test client
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-ROOT = Path(__file__).resolve().parents[1]
 COMPANIES = ["55204944776279", "35005144700018", "42797966100019", "77567227221138",
              "31931807700017"]
 
@@ -50,15 +48,8 @@ class Fields(HTMLParser):
 
 @pytest.fixture(scope="module")
 def http() -> Iterator[TestClient]:
-    sys.path.insert(0, str(ROOT))
-    try:
-        from examples.web.app import create_app
-    finally:
-        sys.path.remove(str(ROOT))
-    client = dlnuf.Client(sources=["sandbox"], cache="memory://")
-    with TestClient(create_app(client)) as test_client:
+    with web_app() as app, TestClient(app) as test_client:
         yield test_client
-    client.close()
 
 
 @pytest.mark.parametrize("form", [DC1, DC2], ids=lambda f: f.form_name)

@@ -25,8 +25,8 @@ import pytest
 
 import dlnuf
 from dlnuf.forms import DC1, DC2
+from webexample import ROOT, web_app
 
-ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("DLNUF_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("DLNUF_CHROMEDRIVER", "/usr/bin/chromedriver")
 SNCF = "55204944776279"
@@ -62,16 +62,15 @@ def artefacts() -> Path:
 @pytest.fixture(scope="module")
 def site() -> Iterator[str]:
     """The example app on a free loopback port, over a fresh sandbox client."""
-    sys.path.insert(0, str(ROOT))
-    try:
-        from examples.web.app import create_app
-    finally:
-        sys.path.remove(str(ROOT))
-    client = dlnuf.Client(sources=["sandbox"], cache="memory://")
+    with web_app() as app:
+        yield from _serve(app)
+
+
+def _serve(app: Any) -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(client), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -83,7 +82,6 @@ def site() -> Iterator[str]:
     server.should_exit = True
     thread.join(timeout=10)
     sock.close()
-    client.close()
 
 
 @pytest.fixture(scope="module")
