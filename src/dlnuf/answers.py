@@ -5,12 +5,27 @@ once; every later pre-fill of any form reuses it. Answers are kept per SIREN
 (or per SIRET for what is specific to one establishment), with the date and
 the form they were declared in.
 
-Storage is SQLite: the table ``dlnuf_answers`` of the cache file by default
-(the cache never touches it: no expiry, ``clear`` and purges leave it alone),
-or an in-memory database. Writes are transactions (``BEGIN IMMEDIATE``, each
-answer its own row), so several threads or processes writing answers for the
-same company at once lose nothing. :meth:`AnswerStore.export` and
-:meth:`AnswerStore.erase` implement the GDPR rights of access and erasure.
+Storage is SQLite, in a file of its own (never the cache's file: clearing or
+deleting the cache loses no answer) or in memory. :func:`answers_location` says
+where a client keeps them:
+
+- ``answers="path/to/answers.db"`` (or ``DLNUF_ANSWERS``): that file;
+  ``answers="memory"``: in memory, gone with the client;
+- ``cache=None`` or a memory cache: in memory (nothing is written to disk);
+- the default SQLite cache (or Redis): :func:`default_answers_path`,
+  ``$XDG_DATA_HOME/dlnuf/answers.db`` (``~/.local/share/dlnuf/answers.db``);
+- a SQLite cache file of your own, ``dir/name.db``: ``dir/name.answers.db``;
+- with the sandbox among the sources, the same places with ``sandbox-`` before
+  the file name (``sandbox-answers.db``): made-up sandbox answers never reach the
+  store real lookups read.
+
+dlnuf never deletes or rewrites an answers file it cannot read: it raises a
+:class:`~dlnuf.ConfigurationError` naming the file.
+
+Writes are transactions (``BEGIN IMMEDIATE``, each answer its own row), so
+several threads or processes writing answers for the same company at once lose
+nothing. :meth:`AnswerStore.export` and :meth:`AnswerStore.erase` implement the
+GDPR rights of access and erasure.
 """
 
 from __future__ import annotations
@@ -23,17 +38,32 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic_core import to_jsonable_python
 
 from ._closing import Closing
 from .errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from .cache.base import Cache
 from .facts.base import utcnow
 from .identifiers import Siren, Siret, parse_siret_or_siren
 
-__all__ = ["AnswerStore", "DeclaredAnswer"]
+__all__ = [
+    "MEMORY",
+    "AnswerStore",
+    "DeclaredAnswer",
+    "answers_location",
+    "default_answers_path",
+    "open_answers",
+]
+
+MEMORY = "memory"
+"""The ``answers`` setting that keeps answers in memory only."""
+OFFLINE_SOURCES = frozenset({"sandbox"})
+"""Sources whose made-up data must never mix with real answers."""
 
 BUSY_TIMEOUT_MS = 10_000
 """How long a write waits for another process's write before failing."""
@@ -278,3 +308,41 @@ def _answer(row: tuple[Any, ...]) -> DeclaredAnswer:
         declared_at=datetime.fromtimestamp(row[3], UTC),
         form=row[4],
     )
+
+
+def default_answers_path() -> Path:
+    """``$XDG_DATA_HOME/dlnuf/answers.db``, else ``~/.local/share/dlnuf/answers.db``.
+
+    Answers are data the company gave, not a cache: they live in the data folder.
+    """
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    # The XDG spec says a relative value is invalid and must be ignored.
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return base / "dlnuf" / "answers.db"
+
+
+def answers_location(
+    setting: str | None, cache: Cache | None, sources: Iterable[str] = ()
+) -> Path | None:
+    """Where a client keeps answers: a file, or ``None`` for memory (see the module doc).
+
+    ``setting`` is the ``answers`` argument (``DLNUF_ANSWERS``), ``cache`` the client's
+    cache, ``sources`` its source names.
+    """
+    from .cache import MemoryCache, SQLiteCache, default_cache_path
+
+    if setting is not None:
+        return None if setting.strip().lower() in (MEMORY, ":memory:") else Path(setting)
+    if cache is None or isinstance(cache, MemoryCache):
+        return None
+    path = default_answers_path()
+    if isinstance(cache, SQLiteCache) and cache.path != default_cache_path():
+        path = cache.path.with_name(cache.path.stem + ".answers.db")
+    if OFFLINE_SOURCES & set(sources):
+        path = path.with_name("sandbox-" + path.name)
+    return path
+
+
+def open_answers(location: Path | None) -> AnswerStore:
+    """The store at ``location`` (a file), or in memory for ``None``."""
+    return AnswerStore.memory() if location is None else AnswerStore(location)
