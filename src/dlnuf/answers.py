@@ -81,6 +81,7 @@ _UPSERT = (
 )
 _SELECT = "SELECT ident, key, value, declared_at, form FROM dlnuf_answers WHERE ident IN (?, ?)"
 _EXPORT = "SELECT ident, key, value, declared_at, form FROM dlnuf_answers WHERE siren = ?"
+_COMPANIES = "SELECT siren, COUNT(*) FROM dlnuf_answers GROUP BY siren ORDER BY siren"
 _ERASE = "DELETE FROM dlnuf_answers WHERE siren = ?"
 _DELETE = "DELETE FROM dlnuf_answers WHERE ident = ? AND key = ?"
 
@@ -161,6 +162,12 @@ class AnswerStore(Closing):
         for row in sorted(rows, key=lambda r: (len(r[0]), r[0], r[1])):
             exported.setdefault(row[0], {})[row[1]] = _answer(row)
         return exported
+
+    def companies(self) -> dict[str, int]:
+        """Every SIREN with declared answers, and how many answers it has."""
+        with self._cursor() as conn:
+            rows = conn.execute(_COMPANIES).fetchall()
+        return {str(siren): int(count) for siren, count in rows}
 
     # -- writing --------------------------------------------------------------------------
 
@@ -322,22 +329,30 @@ def default_answers_path() -> Path:
 
 
 def answers_location(
-    setting: str | None, cache: Cache | None, sources: Iterable[str] = ()
+    setting: str | None, cache: Cache | str | None, sources: Iterable[str] = ()
 ) -> Path | None:
     """Where a client keeps answers: a file, or ``None`` for memory (see the module doc).
 
     ``setting`` is the ``answers`` argument (``DLNUF_ANSWERS``), ``cache`` the client's
-    cache, ``sources`` its source names.
+    cache (or its URL: nothing is opened), ``sources`` its source names.
     """
-    from .cache import MemoryCache, SQLiteCache, default_cache_path
+    from .cache import MemoryCache, SQLiteCache, cache_target, default_cache_path
 
     if setting is not None:
         return None if setting.strip().lower() in (MEMORY, ":memory:") else Path(setting)
-    if cache is None or isinstance(cache, MemoryCache):
+    cache_file: Path | None = None
+    if isinstance(cache, str):
+        target = cache_target(cache)
+        if target is None or target[0] == "memory":
+            return None
+        cache_file = target[1] if isinstance(target[1], Path) else None
+    elif cache is None or isinstance(cache, MemoryCache):
         return None
+    elif isinstance(cache, SQLiteCache):
+        cache_file = cache.path
     path = default_answers_path()
-    if isinstance(cache, SQLiteCache) and cache.path != default_cache_path():
-        path = cache.path.with_name(cache.path.stem + ".answers.db")
+    if cache_file is not None and cache_file != default_cache_path():
+        path = cache_file.with_name(cache_file.stem + ".answers.db")
     if OFFLINE_SOURCES & set(sources):
         path = path.with_name("sandbox-" + path.name)
     return path
