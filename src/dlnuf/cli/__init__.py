@@ -39,10 +39,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Run the ``dlnuf`` command; returns the exit status."""
     out = out or sys.stdout
     args = build_parser().parse_args(argv)
-    setup_logging(args.verbose)
     func: Callable[[argparse.Namespace, TextIO], int] = args.func
     try:
-        code = func(args, out)
+        with setup_logging(args.verbose):
+            code = func(args, out)
         out.flush()  # a closed pipe shows here, not at interpreter exit
         return code
     except DlnufError as exc:

@@ -6,6 +6,8 @@ import argparse
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, TextIO
 
@@ -51,15 +53,24 @@ def add_verbose(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def setup_logging(verbose: int) -> None:
-    """Send the ``dlnuf.*`` logs to stderr: INFO with ``-v``, DEBUG with ``-vv``."""
+@contextmanager
+def setup_logging(verbose: int) -> Iterator[None]:
+    """While the command runs, send the ``dlnuf.*`` logs to stderr: INFO with ``-v``,
+    DEBUG with ``-vv`` (the logger is left as it was afterwards)."""
     if not verbose:
+        yield
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     logger = logging.getLogger("dlnuf")
+    level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO if verbose == 1 else logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def error_line(error: DlnufError, args: argparse.Namespace) -> str:

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import io
 import json
 import os
@@ -281,8 +280,13 @@ def _format(args: argparse.Namespace) -> str:
 def _show_progress(choice: bool | None) -> bool:
     """``--progress``/``--no-progress``, else a bar when stderr is a terminal; never
     without rich (the run goes on without a bar)."""
-    wanted = sys.stderr.isatty() if choice is None else choice
-    return wanted and importlib.util.find_spec("rich") is not None
+    if not (sys.stderr.isatty() if choice is None else choice):
+        return False
+    try:
+        import rich.progress  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def cmd_batch(args: argparse.Namespace, out: TextIO) -> int:
