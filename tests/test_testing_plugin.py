@@ -31,9 +31,11 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 def _persistent_503(fake: FakeUpstreams, retries: int) -> None:
     company = fake.add(make_company("active"))
     fake.fail("recherche_entreprises", status=503, times=None)
-    with dlnuf.Client(cache=None, retries=retries) as client:
-        with pytest.raises(dlnuf.UpstreamUnavailable):
-            client.identity(company.siret)
+    with (
+        dlnuf.Client(cache=None, retries=retries) as client,
+        pytest.raises(dlnuf.UpstreamUnavailable),
+    ):
+        client.identity(company.siret)
     assert fake.requests["recherche_entreprises"] == retries + 1  # still retried
 
 
