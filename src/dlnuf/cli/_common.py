@@ -18,6 +18,7 @@ __all__ = [
     "add_common",
     "add_global",
     "add_verbose",
+    "documented_parser",
     "error_line",
     "make_client",
     "print_card",
@@ -42,6 +43,16 @@ def add_global(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-v", "--verbose", action="count", default=0,
         help="show dlnuf's log on stderr (-vv: debug)",
+    )
+
+
+def documented_parser(sub: Any, name: str, help: str, doc: str | None) -> Any:
+    """A subcommand whose ``--help`` shows its module's docstring (after the title line)."""
+    return sub.add_parser(
+        name,
+        help=help,
+        description=(doc or "").split("\n\n", 1)[-1].replace("``", ""),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from ..answers import AnswerStore, DeclaredAnswer, answers_location
 from ..config import Settings
-from ._common import add_verbose, print_card
+from ._common import add_verbose, documented_parser, print_card
 from .exits import OK, UsageError
 
 __all__ = ["register"]
@@ -102,11 +102,8 @@ def cmd_answers(args: argparse.Namespace, out: TextIO) -> int:
 
 def register(sub: Any) -> None:
     """Add ``answers`` to the subcommands."""
-    answers = sub.add_parser(
-        "answers",
-        help="list, export or erase what companies declared",
-        description=(__doc__ or "").split("\n\n", 1)[-1].replace("``", ""),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    answers = documented_parser(
+        sub, "answers", "list, export or erase what companies declared", __doc__
     )
     answers.add_argument("action", choices=["list", "export", "erase"])
     answers.add_argument("siren", nargs="?", help="SIREN (or a SIRET: read as its SIREN)")

@@ -45,7 +45,7 @@ from .. import facts as facts_module
 from ..batch import BatchResult, record_columns
 from ..facts.base import Fact
 from ..facts.identity import Identity
-from ._common import add_common, make_client
+from ._common import add_common, documented_parser, make_client
 from .batch_input import STDIO, InputFile, open_input, read_sirets
 from .exits import OK, TRANSIENT, UsageError
 
@@ -344,11 +344,8 @@ def _positive(text: str) -> int:
 
 def register(sub: Any) -> None:
     """Add ``batch`` to the subcommands."""
-    batch = sub.add_parser(
-        "batch",
-        help="look up every SIRET of a file (CSV or one per line), resumably",
-        description=(__doc__ or "").split("\n\n", 1)[-1].replace("``", ""),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    batch = documented_parser(
+        sub, "batch", "look up every SIRET of a file (CSV or one per line), resumably", __doc__
     )
     add_common(batch)
     batch.add_argument("input", help="CSV file, or one SIRET per line; - for standard input")
