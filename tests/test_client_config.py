@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 
 import dlnuf
@@ -42,3 +44,20 @@ def test_a_bad_argument_is_a_configuration_error_and_a_value_error() -> None:
     with pytest.raises(ConfigurationError, match="timeout") as excinfo:
         dlnuf.Client(["sandbox"], cache=None, timeout=-1)
     assert isinstance(excinfo.value, ValueError)
+
+
+def test_every_setting_is_an_argument_of_both_clients() -> None:
+    for client_class in (dlnuf.Client, dlnuf.AsyncClient):
+        parameters = inspect.signature(client_class).parameters
+        missing = [name for name in dlnuf.Settings.model_fields if name not in parameters]
+        assert missing == [], f"{client_class.__name__} has no argument for {missing}"
+
+
+def test_the_other_settings_as_arguments() -> None:
+    with dlnuf.Client(
+        ["sandbox"], cache=None, document_timeout=3.0, max_retry_wait=1.0,
+        stale_if_error=False, user_agent="mairie/1.0",
+    ) as client:
+        settings = client.settings
+    assert (settings.document_timeout, settings.max_retry_wait) == (3.0, 1.0)
+    assert (settings.stale_if_error, settings.user_agent) == (False, "mairie/1.0")

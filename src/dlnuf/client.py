@@ -63,7 +63,8 @@ class _ClientBase:
       ``"redis://..."``, a :class:`~dlnuf.cache.Cache` instance, or ``None`` (no cache).
     - ``base_urls``: per-source base URL (staging, a proxy, a fake server).
     - ``timeout``: seconds for one JSON call (default 5); ``retries``: how many times a
-      transient failure is retried (default 3).
+      transient failure is retried (default 3); ``document_timeout``,
+      ``max_retry_wait``, ``stale_if_error``, ``user_agent``: see :class:`~dlnuf.Settings`.
     - ``answers``: where the company's declared answers are kept: an
       :class:`~dlnuf.AnswerStore`, a file path, or ``"memory"``. Default: see
       :func:`dlnuf.answers.answers_location` (never the cache's file; in memory with
@@ -96,6 +97,10 @@ class _ClientBase:
         timeout: float | None = None,
         retries: int | None = None,
         answers: AnswerStore | str | None = None,
+        document_timeout: float | None = None,
+        max_retry_wait: float | None = None,
+        stale_if_error: bool | None = None,
+        user_agent: str | None = None,
     ) -> None:
         given_sources: list[str | Source] | None = (
             [sources] if isinstance(sources, str) else None if sources is None else list(sources)
@@ -114,6 +119,10 @@ class _ClientBase:
             "base_urls": base_urls,
             "timeout": timeout,
             "retries": retries,
+            "document_timeout": document_timeout,
+            "max_retry_wait": max_retry_wait,
+            "stale_if_error": stale_if_error,
+            "user_agent": user_agent,
         }
         given = {k: v for k, v in given.items() if v is not None}
         if isinstance(cache, str) or cache is None:
