@@ -183,6 +183,7 @@ def test_dlnuf_authenticated_falsy(value: str) -> None:
         ("DLNUF_TIMEOUT", "-1"),
         ("DLNUF_RETRIES", "many"),
         ("DLNUF_STALE_IF_ERROR", "maybe"),
+        ("DLNUF_BASE_URLS", "not json"),
     ],
 )
 def test_a_malformed_variable_is_a_configuration_error_naming_it(

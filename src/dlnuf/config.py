@@ -16,6 +16,7 @@ a log, an exception or a cache.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -28,6 +29,7 @@ from pydantic_settings import (
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
 from .errors import ConfigurationError
@@ -180,6 +182,13 @@ class Settings(BaseSettings):
             return cls(**values)
         except ValidationError as exc:
             raise ConfigurationError(f"invalid dlnuf configuration: {_describe(exc)}") from None
+        except SettingsError as exc:  # a variable that should hold JSON does not
+            found = re.search(r'field "(\w+)"', str(exc))
+            name = found.group(1) if found else "settings"
+            raise ConfigurationError(
+                f"invalid dlnuf configuration: {name} (variable {ENV_PREFIX}{name.upper()}): "
+                "not valid JSON"
+            ) from None
 
     def base_url(self, source: str, default: str) -> str:
         """The base URL configured for ``source`` (staging, proxy, fake), or ``default``."""
