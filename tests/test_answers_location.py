@@ -64,3 +64,23 @@ def test_sandbox_answers_never_reach_the_store_real_lookups_read(
         assert "phone" not in draft.values
         assert client.answers.get(SNCF) == {}
         assert client.answers.path == home / ".local" / "share" / "dlnuf" / "answers.db"
+
+
+def test_answers_given_against_a_fake_or_staging_url_are_kept_apart(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = home / ".local" / "share" / "dlnuf" / "answers.db"
+    with dlnuf.Client(cache="sqlite") as client:
+        assert client.answers.path == real
+    monkeypatch.setenv("DLNUF_RECHERCHE_ENTREPRISES_URL", "http://127.0.0.1:8089")
+    with dlnuf.Client(cache="sqlite") as client:  # the fake server of dlnuf.testing
+        client.answers.set(SNCF, "contact.email", "fake@example.fr")
+        fake_store = client.answers.path
+    assert fake_store is not None
+    assert fake_store != real
+    assert fake_store.parent == real.parent
+    with dlnuf.Client(cache="sqlite") as client:  # the same fake server: the same store
+        assert client.answers.get(SNCF)["contact.email"].value == "fake@example.fr"
+    monkeypatch.delenv("DLNUF_RECHERCHE_ENTREPRISES_URL")
+    with dlnuf.Client(cache="sqlite") as client:
+        assert client.answers.get(SNCF) == {}

@@ -16,8 +16,9 @@ where a client keeps them:
   ``$XDG_DATA_HOME/dlnuf/answers.db`` (``~/.local/share/dlnuf/answers.db``);
 - a SQLite cache file of your own, ``dir/name.db``: ``dir/name.answers.db``;
 - with the sandbox among the sources, the same places with ``sandbox-`` before
-  the file name (``sandbox-answers.db``): made-up sandbox answers never reach the
-  store real lookups read.
+  the file name (``sandbox-answers.db``); with other base URLs (``base_urls``,
+  ``DLNUF_<SOURCE>_URL``: staging, the fake server), a file named after them
+  (``answers-1a2b3c4d.db``): made-up answers never reach the store real lookups read.
 
 dlnuf never deletes or rewrites an answers file it cannot read: it raises a
 :class:`~dlnuf.ConfigurationError` naming the file.
@@ -30,6 +31,7 @@ GDPR rights of access and erasure.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -48,6 +50,7 @@ from .errors import ConfigurationError
 
 if TYPE_CHECKING:
     from .cache.base import Cache
+    from .config import Settings
 from .facts.base import utcnow
 from .identifiers import Siren, Siret, parse_siret_or_siren
 
@@ -62,6 +65,7 @@ __all__ = [
 
 MEMORY = "memory"
 """The ``answers`` setting that keeps answers in memory only."""
+_URL: Any = object()
 OFFLINE_SOURCES = frozenset({"sandbox"})
 """Sources whose made-up data must never mix with real answers."""
 
@@ -328,18 +332,17 @@ def default_answers_path() -> Path:
     return base / "dlnuf" / "answers.db"
 
 
-def answers_location(
-    setting: str | None, cache: Cache | str | None, sources: Iterable[str] = ()
-) -> Path | None:
-    """Where a client keeps answers: a file, or ``None`` for memory (see the module doc).
-
-    ``setting`` is the ``answers`` argument (``DLNUF_ANSWERS``), ``cache`` the client's
-    cache (or its URL: nothing is opened), ``sources`` its source names.
-    """
+def answers_location(settings: Settings, cache: Cache | str | None = _URL) -> Path | None:
+    """Where a client configured by ``settings`` keeps answers: a file, or ``None`` for
+    memory (see the module doc). ``cache`` is the client's cache (default: the one
+    ``settings.cache`` names; nothing is opened)."""
     from .cache import MemoryCache, SQLiteCache, cache_target, default_cache_path
 
-    if setting is not None:
-        return None if setting.strip().lower() in (MEMORY, ":memory:") else Path(setting)
+    if settings.answers is not None:
+        chosen = settings.answers.strip()
+        return None if chosen.lower() in (MEMORY, ":memory:") else Path(chosen)
+    if cache is _URL:
+        cache = settings.cache
     cache_file: Path | None = None
     if isinstance(cache, str):
         target = cache_target(cache)
@@ -353,8 +356,11 @@ def answers_location(
     path = default_answers_path()
     if cache_file is not None and cache_file != default_cache_path():
         path = cache_file.with_name(cache_file.stem + ".answers.db")
-    if OFFLINE_SOURCES & set(sources):
-        path = path.with_name("sandbox-" + path.name)
+    if OFFLINE_SOURCES & set(settings.sources):
+        return path.with_name("sandbox-" + path.name)
+    if settings.base_urls:  # staging, a fake server...: not the store production reads
+        urls = json.dumps(dict(settings.base_urls), sort_keys=True).encode()
+        return path.with_name(f"{path.stem}-{hashlib.sha256(urls).hexdigest()[:8]}.db")
     return path
 
 

@@ -164,11 +164,7 @@ class _ClientBase:
         :func:`~dlnuf.answers.answers_location` says: never the cache's file, nothing on
         disk with ``cache=None`` or a memory cache, never the real store for the sandbox."""
         if self._answers is None:
-            self._answers = open_answers(
-                answers_location(
-                    self.settings.answers, self._core.cache, [s.name for s in self._core.sources]
-                )
-            )
+            self._answers = open_answers(answers_location(self.settings, self._core.cache))
         return self._answers
 
     def _close_answers(self) -> None:

@@ -34,7 +34,7 @@ def _store(args: argparse.Namespace) -> AnswerStore:
     if args.store:
         given["answers"] = args.store
     settings = Settings.from_env(**given)
-    location = answers_location(settings.answers, settings.cache, settings.sources)
+    location = answers_location(settings)
     if location is None:
         raise UsageError(
             "answers are kept in memory with this configuration (no persistent cache): "
