@@ -125,6 +125,10 @@ def test_resuming_over_the_output_of_another_input_is_refused(
     output = tmp_path / "q_out.csv"
     assert dlnuf(env, "batch", str(first), "-o", str(output)).returncode == 0
     written = output.read_bytes()
+    same = dlnuf(env, "batch", "in1.csv", "-o", str(output), cwd=tmp_path)  # spelt otherwise
+    assert same.returncode == 0, same.stderr
+    assert "(3 already done)" in same.stderr
+    assert output.read_bytes() == written
     refused = dlnuf(env, "batch", str(second), "-o", str(output))
     assert refused.returncode == 2
     assert "not written by dlnuf batch for this input" in refused.stderr

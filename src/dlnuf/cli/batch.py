@@ -53,6 +53,8 @@ __all__ = ["SIDECAR_SUFFIX", "parse_kinds", "read_sirets", "register"]
 
 SIDECAR_SUFFIX = ".dlnuf.json"
 """OUTPUT + this suffix: the fingerprint of the input OUTPUT was written for."""
+_IDENTITY = ("sha256", "kinds", "format")
+"""What must match to resume (the input's name may be spelt another way)."""
 
 _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 _TRANSIENT = frozenset(
@@ -124,7 +126,8 @@ class _Output:
                 f"{self.path} already holds rows and standard input cannot be checked to be "
                 "the same input: pass --overwrite to start again, or choose another output"
             )
-        if self._kept_stamp() != self._stamp:
+        kept = self._kept_stamp() or {}
+        if any(kept.get(key) != self._stamp[key] for key in _IDENTITY):
             raise UsageError(
                 f"{self.path} was not written by dlnuf batch for this input "
                 f"({self._source.name}) with these --kinds: choose another output file, or "
