@@ -335,3 +335,38 @@ def test_an_answers_file_with_another_forms_fields_fills_dc1(
     done = dlnuf(env, "prefill", "DC1", SNCF, "--answers", str(answers), "--json")
     assert done.returncode == 0, done.stderr  # was: not a field of DC1, exit 2
     assert json.loads(done.stdout)["values"]["email"] == "marches@example.fr"
+
+
+def test_prefill_without_a_cache_writes_nothing_to_disk(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps({
+        "email": "marches@example.fr", "phone": "+33 1 23 45 67 89",
+        "turnover": [{"end": "2025-12-31", "amount": 1_250_000}],
+    }))
+    done = dlnuf(env, "prefill", "DC2", SNCF, "--answers", str(answers), "--no-cache")
+    assert done.returncode == 0, done.stderr
+    assert "declared answers saved" in done.stdout
+    home = Path(env["HOME"])
+    assert [p for p in home.rglob("*") if p.is_file()] == []
+
+
+def test_resuming_from_standard_input_needs_overwrite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DLNUF_SOURCES", "sandbox")
+    output = tmp_path / "out.csv"
+    output.write_text("index,input\n0,x\n")
+
+    def stdin(text: str) -> None:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+
+    stdin(f"{S[0]}\n")
+    assert main(["batch", "-", "-o", str(output), "--no-cache"], out=io.StringIO()) == 2
+    assert "standard input cannot be checked" in capsys.readouterr().err
+    assert output.read_text() == "index,input\n0,x\n"
+    stdin(f"{S[0]}\n{S[1]}\n")
+    code = main(["batch", "-", "-o", str(output), "--no-cache", "--overwrite"], out=io.StringIO())
+    assert code == 0
+    assert [r["input"] for r in rows_of(output.read_text())] == S[:2]
