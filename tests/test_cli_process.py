@@ -253,6 +253,19 @@ def test_ctrl_c_ends_quietly_with_130(
     assert "KeyboardInterrupt" not in err
 
 
+def test_an_answer_dlnuf_cannot_read_exits_5(
+    env: dict[str, str], server: tuple[FakeServer, FakeUpstreams]
+) -> None:
+    served, fake = server
+    fake.malformed("recherche_entreprises", times=None)  # HTML where JSON was expected
+    env = {**env, "DLNUF_SOURCES": "recherche_entreprises",
+           "DLNUF_RECHERCHE_ENTREPRISES_URL": served.url}
+    done = dlnuf(env, "lookup", make_companies(1, seed="x")[0].siret)
+    assert done.returncode == 5, done.stderr
+    assert "UnexpectedPayload" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_version_verbose_json_and_timeout(env: dict[str, str]) -> None:
     version = dlnuf(env, "--version")
     assert version.returncode == 0
