@@ -53,6 +53,16 @@ def shell(env: dict[str, str], script: str, cwd: Path) -> subprocess.CompletedPr
     )
 
 
+def answers_file(folder: Path, **extra: object) -> Path:
+    """A company's answers file: what DC2 asks (e-mail, phone, turnover), plus ``extra``."""
+    path = folder / "answers.json"
+    path.write_text(json.dumps({
+        "email": "marches@example.fr", "phone": "+33 1 23 45 67 89",
+        "turnover": [{"end": "2025-12-31", "amount": 1_250_000}], **extra,
+    }))
+    return path
+
+
 def rows_of(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
@@ -314,12 +324,8 @@ def test_cache_clear_names_the_file_and_takes_only_what_it_uses(
 
 def test_answers_list_export_erase_from_the_shell(tmp_path: Path, env: dict[str, str]) -> None:
     env = {**env, "DLNUF_CACHE": "sqlite"}  # persistent: the sandbox's own answers file
-    answers = tmp_path / "answers.json"
-    answers.write_text(json.dumps({
-        "email": "marches@example.fr", "phone": "+33 1 23 45 67 89",
-        "turnover": [{"end": "2025-12-31", "amount": 1_250_000}],
-        "contact_person": "N. Dupont",  # a DUME field: ignored by DC2, listed with -v
-    }))
+    # contact_person: a DUME field, ignored by DC2 and listed with -v
+    answers = answers_file(tmp_path, contact_person="N. Dupont")
     done = dlnuf(env, "prefill", "DC2", SNCF, "--answers", str(answers), "-v")
     assert done.returncode == 0, done.stderr
     assert "contact_person" in done.stderr
@@ -340,11 +346,7 @@ def test_answers_list_export_erase_from_the_shell(tmp_path: Path, env: dict[str,
 def test_an_answers_file_with_another_forms_fields_fills_dc1(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
-    answers = tmp_path / "answers.json"
-    answers.write_text(json.dumps({
-        "email": "marches@example.fr", "phone": "01 23 45 67 89",
-        "turnover": [{"end": "2025-12-31", "amount": 1}],  # a DC2 field
-    }))
+    answers = answers_file(tmp_path)  # turnover: a DC2 field, not one of DC1's
     done = dlnuf(env, "prefill", "DC1", SNCF, "--answers", str(answers), "--json")
     assert done.returncode == 0, done.stderr  # was: not a field of DC1, exit 2
     assert json.loads(done.stdout)["values"]["email"] == "marches@example.fr"
@@ -353,11 +355,7 @@ def test_an_answers_file_with_another_forms_fields_fills_dc1(
 def test_prefill_without_a_cache_writes_nothing_to_disk(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
-    answers = tmp_path / "answers.json"
-    answers.write_text(json.dumps({
-        "email": "marches@example.fr", "phone": "+33 1 23 45 67 89",
-        "turnover": [{"end": "2025-12-31", "amount": 1_250_000}],
-    }))
+    answers = answers_file(tmp_path)
     done = dlnuf(env, "prefill", "DC2", SNCF, "--answers", str(answers), "--no-cache")
     assert done.returncode == 0, done.stderr
     assert "declared answers saved" in done.stdout
