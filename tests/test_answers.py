@@ -178,21 +178,47 @@ def test_two_processes_writing_for_the_same_company_lose_nothing(tmp_path: Path)
     assert answers["shared"].value in ("a", "b")
 
 
-def test_the_client_keeps_answers_beside_its_cache(tmp_path: Path) -> None:
+def test_the_client_keeps_answers_in_their_own_file_beside_its_cache(tmp_path: Path) -> None:
     path = tmp_path / "cache.db"
-    with dlnuf.Client(sources=["sandbox"], cache=f"sqlite:///{path}") as client:
-        assert client.answers.path == path
+    with dlnuf.Client(sources=["recherche_entreprises"], cache=f"sqlite:///{path}") as client:
+        assert client.answers.path == tmp_path / "cache.answers.db"
         assert client.answers is client.answers
         client.answers.set(SIREN, "contact.email", "a@sncf.fr")
-    with AnswerStore(path) as store:
+        client.cache.clear()  # type: ignore[union-attr]
+    with AnswerStore(tmp_path / "cache.answers.db") as store:
         assert store.get(SIREN)["contact.email"].value == "a@sncf.fr"
-    with dlnuf.Client(sources=["sandbox"], cache="memory://") as client:
-        assert client.answers.path is None
+    with sqlite3.connect(path) as conn:  # the cache's file holds no answer
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    assert "dlnuf_answers" not in tables
 
 
-def test_without_a_sqlite_cache_the_client_uses_the_default_file(
+def test_the_default_cache_keeps_answers_in_the_data_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    with dlnuf.Client(sources=["recherche_entreprises"]) as client:
+        assert client.answers.path == tmp_path / "data" / "dlnuf" / "answers.db"
+
+
+def test_answers_argument_or_variable_chooses_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with dlnuf.Client(sources=["sandbox"], cache=None, answers=str(tmp_path / "a.db")) as client:
+        assert client.answers.path == tmp_path / "a.db"
+    monkeypatch.setenv("DLNUF_ANSWERS", str(tmp_path / "b.db"))
     with dlnuf.Client(sources=["sandbox"], cache=None) as client:
-        assert client.answers.path == tmp_path / "dlnuf" / "cache.db"
+        assert client.answers.path == tmp_path / "b.db"
+    with AnswerStore.memory() as mine:
+        with dlnuf.Client(["sandbox"], answers=mine) as client:
+            assert client.answers is mine
+        assert mine.get(SIREN) == {}  # the client did not close a store it was given
+
+
+def test_a_corrupt_answers_file_is_a_typed_error_and_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "answers.db"
+    garbage = b"this is not a SQLite database" * 100
+    path.write_bytes(garbage)
+    with pytest.raises(ConfigurationError, match=str(path)):
+        AnswerStore(path)
+    assert path.read_bytes() == garbage

@@ -154,12 +154,37 @@ def test_arguments_are_checked_before_any_io(
     make_client: Callable[..., ClientFacade], fake: FakeUpstreams
 ) -> None:
     client = make_client()
-    with pytest.raises(TypeError, match="iterable of SIRETs"):
+    with pytest.raises(ConfigurationError, match="iterable of SIRETs"):
         client.client.many(sirets(fake)[0])
     with pytest.raises(ConfigurationError, match="at least one kind"):
         client.client.many(sirets(fake), kinds=[])
     with pytest.raises(ConfigurationError, match="concurrency"):
         client.client.many(sirets(fake), concurrency=0)
+    assert fake.requests["recherche_entreprises"] == 0
+
+
+BAD_ARGUMENTS: dict[str, dict[str, Any]] = {
+    "one string": {"values": "55204944776279"},
+    "None": {"values": None},
+    "a number": {"values": 5},
+    "kind names": {"kinds": ["Identity"]},
+    "a kind that is no fact": {"kinds": [int]},
+    "concurrency as text": {"concurrency": "8"},
+    "concurrency as a float": {"concurrency": 2.5},
+    "skip of None": {"skip": None},
+}
+
+
+@pytest.mark.parametrize("bad", BAD_ARGUMENTS.values(), ids=BAD_ARGUMENTS.keys())
+def test_bad_arguments_are_a_configuration_error_never_a_bare_builtin(
+    make_client: Callable[..., ClientFacade], fake: FakeUpstreams, bad: dict[str, Any]
+) -> None:
+    client = make_client()
+    arguments: dict[str, Any] = {"values": sirets(fake)[:2], **bad}
+    values = arguments.pop("values")
+    with pytest.raises(ConfigurationError) as excinfo:
+        client.client.many(values, **arguments)
+    assert type(excinfo.value) is ConfigurationError  # a DlnufError, and a ValueError
     assert fake.requests["recherche_entreprises"] == 0
 
 

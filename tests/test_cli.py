@@ -48,7 +48,7 @@ def test_unknown_siret_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_unknown_source_is_a_configuration_error(capsys: pytest.CaptureFixture[str]) -> None:
     code, _ = run("lookup", "55204944776279", "--source", "nope", "--no-cache")
-    assert code == 2
+    assert code == 4
     assert "unknown source 'nope'" in capsys.readouterr().err
 
 

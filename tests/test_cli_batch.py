@@ -198,14 +198,14 @@ def test_a_row_cut_by_a_crash_is_redone(tmp_path: Path, fake: FakeUpstreams) -> 
     assert fake.requests["recherche_entreprises"] == 2
 
 
-def test_upstream_down_exits_1_and_a_rerun_fills_the_gaps(
+def test_upstream_down_exits_3_and_a_rerun_fills_the_gaps(
     tmp_path: Path, fake: FakeUpstreams, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = tmp_path / "in.csv"
     source.write_text("siret\n" + "\n".join([*GOOD[:5], "bad"]) + "\n")
     output = tmp_path / "out.csv"
     fake.down("recherche_entreprises", seconds=3600, status=500)  # 500: not retried, quick
-    assert batch(str(source), "-o", str(output)) == 1
+    assert batch(str(source), "-o", str(output)) == 3
     err = capsys.readouterr().err
     assert "UpstreamUnavailable 5" in err
     assert "run the same command again" in err

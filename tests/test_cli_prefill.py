@@ -89,7 +89,7 @@ def test_a_wrong_answer_is_reported_per_field(
     status, _ = run("prefill", "dc2", SNCF, "--source", "sandbox", "--answers", str(answers))
     assert status == 2
     err = capsys.readouterr().err
-    assert "invalid answer nope: not a field of DC2" in err
+    assert "nope" not in err  # not a field of DC2: ignored (an answers file is the company's)
     assert "invalid answer turnover: Input should be a valid list" in err
 
 

@@ -169,9 +169,61 @@ def test_dlnuf_authenticated_truthy(value: str) -> None:
     assert Settings.from_env(env={"DLNUF_AUTHENTICATED": value}).authenticated is True
 
 
-@pytest.mark.parametrize("value", ["0", "false", "no", "off", "", "nope"])
+@pytest.mark.parametrize("value", ["0", "false", "no", "off", ""])
 def test_dlnuf_authenticated_falsy(value: str) -> None:
     assert Settings.from_env(env={"DLNUF_AUTHENTICATED": value}).authenticated is False
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DLNUF_AUTHENTICATED", "yes-please"),
+        ("DLNUF_AUTHENTICATED", "nope"),
+        ("DLNUF_TIMEOUT", "soon"),
+        ("DLNUF_TIMEOUT", "-1"),
+        ("DLNUF_RETRIES", "many"),
+        ("DLNUF_STALE_IF_ERROR", "maybe"),
+        ("DLNUF_BASE_URLS", "not json"),
+    ],
+)
+def test_a_malformed_variable_is_a_configuration_error_naming_it(
+    variable: str, value: str
+) -> None:
+    # DLNUF_AUTHENTICATED=yes-please used to be read as False, silently.
+    with pytest.raises(ConfigurationError, match=variable) as excinfo:
+        Settings.from_env(env={variable: value})
+    assert isinstance(excinfo.value, ValueError)
+
+
+def test_every_setting_reads_its_own_variable() -> None:
+    env = {
+        "DLNUF_TIMEOUT": "1.5",
+        "DLNUF_RETRIES": "0",
+        "DLNUF_DOCUMENT_TIMEOUT": "4",
+        "DLNUF_MAX_RETRY_WAIT": "2",
+        "DLNUF_STALE_IF_ERROR": "no",
+        "DLNUF_ANSWERS": "memory",
+    }
+    settings = Settings.from_env(env=env)
+    assert (settings.timeout, settings.retries, settings.document_timeout) == (1.5, 0, 4.0)
+    assert (settings.max_retry_wait, settings.stale_if_error) == (2.0, False)
+    assert settings.answers == "memory"
+
+
+def test_settings_alone_read_no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DLNUF_TIMEOUT", "1.5")
+    assert Settings().timeout == 5.0
+    assert Settings.from_env().timeout == 1.5
+
+
+def test_merged_arguments_win_and_are_validated() -> None:
+    base = Settings(sources=("recherche_entreprises",), timeout=1.0, base_urls={"a": "http://a"})
+    merged = base.merged(sources=["sandbox"], base_urls={"b": "http://b"})
+    assert merged.sources == ("sandbox",)
+    assert merged.timeout == 1.0
+    assert merged.base_urls == {"a": "http://a", "b": "http://b"}
+    with pytest.raises(ConfigurationError, match="timeout"):
+        base.merged(timeout="soon")
 
 
 def test_empty_dlnuf_cache_turns_the_cache_off() -> None:

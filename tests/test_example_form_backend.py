@@ -87,7 +87,12 @@ def test_a_contradicting_answer_is_reported_and_the_verified_value_kept(
 ) -> None:
     response = http.post(
         f"/dc2/{SNCF}/answers",
-        json={"legal_name": "SNCF VOYAGEURS", "email": "a@sncf.fr", "phone": "01", "turnover": []},
+        json={
+            "legal_name": "SNCF VOYAGEURS",
+            "email": "a@sncf.fr",
+            "phone": "01 23 45 67 89",
+            "turnover": [],
+        },
     )
     assert response.status_code == 200
     assert response.json()["form"]["legal_name"] == "SOCIETE NATIONALE SNCF"

@@ -5,16 +5,33 @@ once; every later pre-fill of any form reuses it. Answers are kept per SIREN
 (or per SIRET for what is specific to one establishment), with the date and
 the form they were declared in.
 
-Storage is SQLite: the table ``dlnuf_answers`` of the cache file by default
-(the cache never touches it: no expiry, ``clear`` and purges leave it alone),
-or an in-memory database. Writes are transactions (``BEGIN IMMEDIATE``, each
-answer its own row), so several threads or processes writing answers for the
-same company at once lose nothing. :meth:`AnswerStore.export` and
-:meth:`AnswerStore.erase` implement the GDPR rights of access and erasure.
+Storage is SQLite, in a file of its own (never the cache's file: clearing or
+deleting the cache loses no answer) or in memory. :func:`answers_location` says
+where a client keeps them:
+
+- ``answers="path/to/answers.db"`` (or ``DLNUF_ANSWERS``): that file;
+  ``answers="memory"``: in memory, gone with the client;
+- ``cache=None`` or a memory cache: in memory (nothing is written to disk);
+- the default SQLite cache (or Redis): :func:`default_answers_path`,
+  ``$XDG_DATA_HOME/dlnuf/answers.db`` (``~/.local/share/dlnuf/answers.db``);
+- a SQLite cache file of your own, ``dir/name.db``: ``dir/name.answers.db``;
+- with the sandbox among the sources, the same places with ``sandbox-`` before
+  the file name (``sandbox-answers.db``); with other base URLs (``base_urls``,
+  ``DLNUF_<SOURCE>_URL``: staging, the fake server), a file named after them
+  (``answers-1a2b3c4d.db``): made-up answers never reach the store real lookups read.
+
+dlnuf never deletes or rewrites an answers file it cannot read: it raises a
+:class:`~dlnuf.ConfigurationError` naming the file.
+
+Writes are transactions (``BEGIN IMMEDIATE``, each answer its own row), so
+several threads or processes writing answers for the same company at once lose
+nothing. :meth:`AnswerStore.export` and :meth:`AnswerStore.erase` implement the
+GDPR rights of access and erasure.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -23,17 +40,34 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic_core import to_jsonable_python
 
 from ._closing import Closing
 from .errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from .cache.base import Cache
+    from .config import Settings
 from .facts.base import utcnow
 from .identifiers import Siren, Siret, parse_siret_or_siren
 
-__all__ = ["AnswerStore", "DeclaredAnswer"]
+__all__ = [
+    "MEMORY",
+    "AnswerStore",
+    "DeclaredAnswer",
+    "answers_location",
+    "default_answers_path",
+    "open_answers",
+]
+
+MEMORY = "memory"
+"""The ``answers`` setting that keeps answers in memory only."""
+_URL: Any = object()
+OFFLINE_SOURCES = frozenset({"sandbox"})
+"""Sources whose made-up data must never mix with real answers."""
 
 BUSY_TIMEOUT_MS = 10_000
 """How long a write waits for another process's write before failing."""
@@ -51,6 +85,7 @@ _UPSERT = (
 )
 _SELECT = "SELECT ident, key, value, declared_at, form FROM dlnuf_answers WHERE ident IN (?, ?)"
 _EXPORT = "SELECT ident, key, value, declared_at, form FROM dlnuf_answers WHERE siren = ?"
+_COMPANIES = "SELECT siren, COUNT(*) FROM dlnuf_answers GROUP BY siren ORDER BY siren"
 _ERASE = "DELETE FROM dlnuf_answers WHERE siren = ?"
 _DELETE = "DELETE FROM dlnuf_answers WHERE ident = ? AND key = ?"
 
@@ -131,6 +166,12 @@ class AnswerStore(Closing):
         for row in sorted(rows, key=lambda r: (len(r[0]), r[0], r[1])):
             exported.setdefault(row[0], {})[row[1]] = _answer(row)
         return exported
+
+    def companies(self) -> dict[str, int]:
+        """Every SIREN with declared answers, and how many answers it has."""
+        with self._cursor() as conn:
+            rows = conn.execute(_COMPANIES).fetchall()
+        return {str(siren): int(count) for siren, count in rows}
 
     # -- writing --------------------------------------------------------------------------
 
@@ -278,3 +319,51 @@ def _answer(row: tuple[Any, ...]) -> DeclaredAnswer:
         declared_at=datetime.fromtimestamp(row[3], UTC),
         form=row[4],
     )
+
+
+def default_answers_path() -> Path:
+    """``$XDG_DATA_HOME/dlnuf/answers.db``, else ``~/.local/share/dlnuf/answers.db``.
+
+    Answers are data the company gave, not a cache: they live in the data folder.
+    """
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    # The XDG spec says a relative value is invalid and must be ignored.
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return base / "dlnuf" / "answers.db"
+
+
+def answers_location(settings: Settings, cache: Cache | str | None = _URL) -> Path | None:
+    """Where a client configured by ``settings`` keeps answers: a file, or ``None`` for
+    memory (see the module doc). ``cache`` is the client's cache (default: the one
+    ``settings.cache`` names; nothing is opened)."""
+    from .cache import MemoryCache, SQLiteCache, cache_target, default_cache_path
+
+    if settings.answers is not None:
+        chosen = settings.answers.strip()
+        return None if chosen.lower() in (MEMORY, ":memory:") else Path(chosen)
+    if cache is _URL:
+        cache = settings.cache
+    cache_file: Path | None = None
+    if isinstance(cache, str):
+        target = cache_target(cache)
+        if target is None or target[0] == "memory":
+            return None
+        cache_file = target[1] if isinstance(target[1], Path) else None
+    elif cache is None or isinstance(cache, MemoryCache):
+        return None
+    elif isinstance(cache, SQLiteCache):
+        cache_file = cache.path
+    path = default_answers_path()
+    if cache_file is not None and cache_file != default_cache_path():
+        path = cache_file.with_name(cache_file.stem + ".answers.db")
+    if OFFLINE_SOURCES & set(settings.sources):
+        return path.with_name("sandbox-" + path.name)
+    if settings.base_urls:  # staging, a fake server...: not the store production reads
+        urls = json.dumps(dict(settings.base_urls), sort_keys=True).encode()
+        return path.with_name(f"{path.stem}-{hashlib.sha256(urls).hexdigest()[:8]}.db")
+    return path
+
+
+def open_answers(location: Path | None) -> AnswerStore:
+    """The store at ``location`` (a file), or in memory for ``None``."""
+    return AnswerStore.memory() if location is None else AnswerStore(location)

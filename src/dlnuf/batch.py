@@ -522,13 +522,27 @@ def _prepare(
     progress: bool,
 ) -> tuple[_Plan, int | None]:
     """Check the arguments before any I/O; the plan, and the number of lines when known."""
-    if isinstance(values, str | bytes):
-        raise TypeError("many() takes an iterable of SIRETs, not one string")
-    asked = tuple(dict.fromkeys(kinds))
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise ConfigurationError(
+            f"many() takes an iterable of SIRETs (a list, a generator...), not "
+            f"{type(values).__name__}: wrap one SIRET in a list"
+        )
+    asked = tuple(dict.fromkeys(kinds)) if isinstance(kinds, Iterable) else ()
     if not asked:
-        raise ConfigurationError("many() needs at least one kind of fact")
-    if concurrency < 1:
-        raise ConfigurationError(f"concurrency must be at least 1, not {concurrency}")
+        raise ConfigurationError("many() needs at least one kind of fact, e.g. [dlnuf.Identity]")
+    wrong = [k for k in asked if not (isinstance(k, type) and issubclass(k, Fact))]
+    if wrong:
+        raise ConfigurationError(
+            f"many() kinds are fact classes such as dlnuf.Identity, not {wrong[0]!r}"
+        )
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ConfigurationError(
+            f"concurrency must be an integer of at least 1, not {concurrency!r}"
+        )
+    if not isinstance(skip, Container):
+        raise ConfigurationError(
+            f"skip must hold line indexes (a set of int), not {type(skip).__name__}"
+        )
     if progress:
         try:
             import rich.progress  # noqa: F401

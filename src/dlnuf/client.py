@@ -15,16 +15,9 @@ from typing import Any, Self, TypeVar
 
 import httpx
 
-from .answers import AnswerStore
+from .answers import AnswerStore, answers_location, open_answers
 from .batch import BatchResult, many_async, many_sync
-from .cache import (
-    Cache,
-    CachePolicy,
-    MemoryCache,
-    SQLiteCache,
-    default_cache_path,
-    open_cache,
-)
+from .cache import Cache, CachePolicy, open_cache
 from .config import Settings
 from .documents import Documents, bind_documents, fetch_async, fetch_sync
 from .dossier import Dossier
@@ -69,7 +62,15 @@ class _ClientBase:
     - ``cache``: ``"sqlite"`` (default file), ``"sqlite:///file.db"``, ``"memory://"``,
       ``"redis://..."``, a :class:`~dlnuf.cache.Cache` instance, or ``None`` (no cache).
     - ``base_urls``: per-source base URL (staging, a proxy, a fake server).
-    - ``settings``: a ready :class:`~dlnuf.Settings` instead of the arguments above.
+    - ``timeout``: seconds for one JSON call (default 5); ``retries``: how many times a
+      transient failure is retried (default 3); ``document_timeout``,
+      ``max_retry_wait``, ``stale_if_error``, ``user_agent``: see :class:`~dlnuf.Settings`.
+    - ``answers``: where the company's declared answers are kept: an
+      :class:`~dlnuf.AnswerStore`, a file path, or ``"memory"``. Default: see
+      :func:`dlnuf.answers.answers_location` (never the cache's file; in memory with
+      ``cache=None``, a memory cache, or the sandbox).
+    - ``settings``: a ready :class:`~dlnuf.Settings`; arguments given beside it win
+      over its values (it reads no environment itself).
     - ``policy``: the :class:`~dlnuf.cache.CachePolicy` (expiry per kind).
     - ``limiter``: the rate limiter (default: one shared by every client of the process;
       a :class:`~dlnuf.ratelimit_redis.RedisRateLimiter` shares it across processes).
@@ -93,44 +94,55 @@ class _ClientBase:
         policy: CachePolicy | None = None,
         limiter: RateLimiter | None = None,
         http_client: httpx.Client | httpx.AsyncClient | None = None,
+        timeout: float | None = None,
+        retries: int | None = None,
+        answers: AnswerStore | str | None = None,
+        document_timeout: float | None = None,
+        max_retry_wait: float | None = None,
+        stale_if_error: bool | None = None,
+        user_agent: str | None = None,
     ) -> None:
         given_sources: list[str | Source] | None = (
             [sources] if isinstance(sources, str) else None if sources is None else list(sources)
         )
         instances = {s.name: s for s in given_sources or () if not isinstance(s, str)}
-        if settings is None:
-            given: dict[str, Any] = {
-                "sources": [s if isinstance(s, str) else s.name for s in given_sources]
-                if given_sources is not None
-                else None,
-                "api_entreprise_token": api_entreprise_token,
-                "recipient": recipient,
-                "context": context,
-                "object": object,
-                "authenticated": authenticated,
-                "insee_api_key": insee_api_key,
-                "base_urls": base_urls,
-            }
-            given = {k: v for k, v in given.items() if v is not None}
-            if isinstance(cache, str) or cache is None:
-                given["cache"] = cache
-            settings = Settings.from_env(**given)
+        given: dict[str, Any] = {
+            "sources": [s if isinstance(s, str) else s.name for s in given_sources]
+            if given_sources is not None
+            else None,
+            "api_entreprise_token": api_entreprise_token,
+            "recipient": recipient,
+            "context": context,
+            "object": object,
+            "authenticated": authenticated,
+            "insee_api_key": insee_api_key,
+            "base_urls": base_urls,
+            "timeout": timeout,
+            "retries": retries,
+            "document_timeout": document_timeout,
+            "max_retry_wait": max_retry_wait,
+            "stale_if_error": stale_if_error,
+            "user_agent": user_agent,
+        }
+        given = {k: v for k, v in given.items() if v is not None}
+        if isinstance(cache, str) or cache is None:
+            given["cache"] = cache
+        if isinstance(answers, str):
+            given["answers"] = answers
+        # Arguments win over settings= (which reads no environment), or over DLNUF_*.
+        settings = settings.merged(**given) if settings is not None else Settings.from_env(**given)
         self.settings = settings
         """The validated configuration (secrets masked in its repr)."""
         loaded: list[Source] = [
             instances.get(name) or load_source(name, settings) for name in settings.sources
         ]
-        if cache is _UNSET:
-            cache_obj = open_cache(settings.cache)
-        elif isinstance(cache, str) or cache is None:
-            cache_obj = open_cache(cache)
-        else:
-            cache_obj = cache
+        cache_obj = cache if isinstance(cache, Cache) else open_cache(settings.cache)
         self._core = Core(settings, loaded, cache_obj, policy or CachePolicy())
         self._documents = Documents(cache_obj, settings)
         self._limiter = limiter or DEFAULT_LIMITER
         self._mounts = {s.base_url: s.mount for s in loaded if s.mount is not None}
-        self._answers: AnswerStore | None = None
+        self._answers: AnswerStore | None = answers if isinstance(answers, AnswerStore) else None
+        self._own_answers = self._answers is None
         self._setup_transport(http_client)
 
     def _setup_transport(self, http_client: httpx.Client | httpx.AsyncClient | None) -> None:
@@ -148,20 +160,15 @@ class _ClientBase:
 
     @property
     def answers(self) -> AnswerStore:
-        """What companies declared themselves (opened on first use): in the cache's SQLite
-        file, in memory with a memory cache, else in the default cache file."""
+        """What companies declared themselves (opened on first use), where
+        :func:`~dlnuf.answers.answers_location` says: never the cache's file, nothing on
+        disk with ``cache=None`` or a memory cache, never the real store for the sandbox."""
         if self._answers is None:
-            cache = self._core.cache
-            if isinstance(cache, SQLiteCache):
-                self._answers = AnswerStore(cache.path)
-            elif isinstance(cache, MemoryCache):
-                self._answers = AnswerStore.memory()
-            else:
-                self._answers = AnswerStore(default_cache_path())
+            self._answers = open_answers(answers_location(self.settings, self._core.cache))
         return self._answers
 
     def _close_answers(self) -> None:
-        if self._answers is not None:
+        if self._answers is not None and self._own_answers:
             self._answers.close()
             self._answers = None
 

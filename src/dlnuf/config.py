@@ -1,5 +1,13 @@
 """Client configuration: keyword arguments, else ``DLNUF_*`` environment variables.
 
+Every field of :class:`Settings` has a keyword argument (on ``Settings``,
+``Client`` and ``AsyncClient``) and an environment variable: the field's name in
+capitals after ``DLNUF_`` (``timeout`` → ``DLNUF_TIMEOUT``), read by
+pydantic-settings when the settings are built with :meth:`Settings.from_env`
+(which ``Client()`` does). Per-source base URLs come from ``DLNUF_<SOURCE>_URL``.
+A malformed value (``DLNUF_AUTHENTICATED=yes-please``, ``DLNUF_TIMEOUT=soon``) is a
+:class:`~dlnuf.ConfigurationError` naming the variable, never a silent default.
+
 Secrets (the API Entreprise token, the INSEE key) are held as
 :class:`pydantic.SecretStr`: their repr is ``'**********'`` and they never reach
 a log, an exception or a cache.
@@ -8,35 +16,79 @@ a log, an exception or a cache.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import Any
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from .errors import ConfigurationError
 
-__all__ = ["DEFAULT_CACHE", "DEFAULT_SOURCES", "Settings"]
+__all__ = ["DEFAULT_CACHE", "DEFAULT_SOURCES", "ENV_PREFIX", "Settings"]
 
 DEFAULT_SOURCES: tuple[str, ...] = ("recherche_entreprises",)
 DEFAULT_CACHE = "sqlite"
 """``sqlite`` alone means the default file, ``~/.cache/dlnuf/cache.db`` (or ``$XDG_CACHE_HOME``)."""
+ENV_PREFIX = "DLNUF_"
+"""Every setting ``name`` reads the variable ``DLNUF_NAME``."""
 
-_UNSET: Any = object()
+_CACHE_VARIABLE = ENV_PREFIX + "CACHE"
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("dlnuf_settings_env", default=None)
+"""The environment :meth:`Settings.from_env` is reading; ``None``: build from arguments only."""
 
 
-class Settings(BaseModel):
+class _Environment(EnvSettingsSource):
+    """pydantic-settings' environment source over the mapping ``from_env`` was given."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        env = _ENVIRON.get() or {}
+        # A variable set but empty is unset, except DLNUF_CACHE= which turns the cache off.
+        return {
+            k.lower(): v for k, v in env.items() if v.strip() or k.upper() == _CACHE_VARIABLE
+        }
+
+
+def _comma_list(value: Any) -> Any:
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",")]
+    if isinstance(value, list | tuple):
+        value = tuple(v for v in value if not isinstance(v, str) or v)
+        return value or DEFAULT_SOURCES
+    return value
+
+
+class Settings(BaseSettings):
     """Everything a client needs to know, validated once.
 
-    Build it with :meth:`from_env`, which reads ``DLNUF_*`` variables for every
-    argument not given.
+    ``Settings(...)`` takes the arguments only; :meth:`from_env` also reads a
+    ``DLNUF_*`` variable for every argument not given. Give a client both
+    ``settings=`` and arguments, and the arguments win (see :meth:`merged`).
     """
 
     # hide_input_in_errors: a misspelled or mistyped token argument must not be echoed
     # back in the validation error (and so in ConfigurationError).
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="forbid",
+        hide_input_in_errors=True,
+        env_prefix=ENV_PREFIX,
+        case_sensitive=False,
+    )
 
-    sources: tuple[str, ...] = DEFAULT_SOURCES
+    sources: Annotated[tuple[str, ...], NoDecode] = DEFAULT_SOURCES
+    """Source names in priority order (``DLNUF_SOURCES=a,b``)."""
     api_entreprise_token: SecretStr | None = None
+    """The API Entreprise token."""
     recipient: str | None = None
     """SIRET of the public body the data is for (API Entreprise ``recipient``)."""
     context: str | None = None
@@ -46,66 +98,118 @@ class Settings(BaseModel):
     authenticated: bool = False
     """Whether the caller serves an authenticated, entitled purpose (protected data allowed)."""
     insee_api_key: SecretStr | None = None
+    """The INSEE Sirene API key."""
     cache: str | None = DEFAULT_CACHE
+    """Cache URL; ``None`` (or ``DLNUF_CACHE=``, empty) turns caching off."""
+    answers: str | None = None
+    """Where declared answers are kept: a SQLite file path, or ``memory``. Default: the
+    file ``answers.db`` in dlnuf's data folder when a persistent cache is configured,
+    memory otherwise (see :mod:`dlnuf.answers`)."""
     base_urls: Mapping[str, str] = Field(default_factory=dict)
+    """Per-source base URL (``DLNUF_<SOURCE>_URL``)."""
     user_agent: str = "dlnuf (+https://pypi.org/project/dlnuf/)"
-    timeout: float = 5.0
+    """The ``User-Agent`` sent upstream."""
+    timeout: float = Field(default=5.0, gt=0)
     """Seconds for a JSON call (documents get :attr:`document_timeout`)."""
-    document_timeout: float = 12.0
-    retries: int = 3
+    document_timeout: float = Field(default=12.0, gt=0)
+    """Seconds for a document (PDF) download."""
+    retries: int = Field(default=3, ge=0)
     """How many times a transient failure is retried (so ``retries + 1`` tries at most)."""
-    max_retry_wait: float = 30.0
+    max_retry_wait: float = Field(default=30.0, ge=0)
     """The longest single wait a retry may take (a longer ``Retry-After`` fails at once)."""
     stale_if_error: bool = True
     """Serve an expired cache entry, flagged ``stale``, when every source fails transiently."""
 
+    @field_validator("sources", mode="before")
     @classmethod
-    def from_env(
-        cls, env: Mapping[str, str] | None = None, **given: Any
-    ) -> Settings:
-        """Settings from keyword arguments, falling back on ``DLNUF_*`` variables.
+    def _split_sources(cls, value: Any) -> Any:
+        return _comma_list(value)
 
-        An argument explicitly given (even ``None``) wins over the environment.
+    @field_validator("cache", "answers", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("authenticated", "stale_if_error", mode="before")
+    @classmethod
+    def _strip_flag(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments first; the environment only inside :meth:`from_env`."""
+        if _ENVIRON.get() is None:
+            return (init_settings,)
+        return (init_settings, _Environment(settings_cls))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **given: Any) -> Settings:
+        """Settings from keyword arguments, falling back on ``DLNUF_*`` variables
+        (``env``, default ``os.environ``).
+
+        An argument explicitly given (even ``None``) wins over the environment. A bad
+        argument or variable raises :class:`~dlnuf.ConfigurationError` naming it.
         """
         env = os.environ if env is None else env
-        values: dict[str, Any] = {k: v for k, v in given.items() if v is not _UNSET}
-
-        def pick(name: str, var: str) -> None:
-            if name not in values and env.get(var):
-                values[name] = env[var]
-
-        pick("api_entreprise_token", "DLNUF_API_ENTREPRISE_TOKEN")
-        pick("recipient", "DLNUF_RECIPIENT")
-        pick("context", "DLNUF_CONTEXT")
-        pick("object", "DLNUF_OBJECT")
-        pick("insee_api_key", "DLNUF_INSEE_API_KEY")
-        if "cache" not in values and "DLNUF_CACHE" in env:
-            values["cache"] = env["DLNUF_CACHE"]  # set but empty turns the cache off
-        pick("user_agent", "DLNUF_USER_AGENT")
-        if "sources" not in values and env.get("DLNUF_SOURCES"):
-            values["sources"] = [s.strip() for s in env["DLNUF_SOURCES"].split(",") if s.strip()]
-        if "authenticated" not in values and env.get("DLNUF_AUTHENTICATED"):
-            values["authenticated"] = env["DLNUF_AUTHENTICATED"].strip().lower() in {
-                "1", "true", "yes", "on",
-            }
-        if isinstance(values.get("sources"), str):
-            values["sources"] = [s.strip() for s in values["sources"].split(",") if s.strip()]
         urls = {
-            key[len("DLNUF_"):-len("_URL")].lower(): value
+            key[len(ENV_PREFIX):-len("_URL")].lower(): value
             for key, value in env.items()
-            if key.startswith("DLNUF_") and key.endswith("_URL") and value
+            if key.upper().startswith(ENV_PREFIX) and key.upper().endswith("_URL") and value
         }
-        urls.update(values.get("base_urls") or {})
-        values["base_urls"] = urls
-        if values.get("cache") == "":
-            values["cache"] = None
-        if not values.get("sources"):
-            values["sources"] = DEFAULT_SOURCES
+        urls.update(given.get("base_urls") or {})
+        given["base_urls"] = urls
+        with _reading(env):
+            return cls._build(given)
+
+    def merged(self, **given: Any) -> Settings:
+        """A copy with ``given`` arguments replacing these values (validated again)."""
+        if "base_urls" in given:
+            given["base_urls"] = {**self.base_urls, **(given["base_urls"] or {})}
+        values = {name: getattr(self, name) for name in type(self).model_fields}
+        values.update(given)
+        return type(self)._build(values)
+
+    @classmethod
+    def _build(cls, values: dict[str, Any]) -> Settings:
         try:
             return cls(**values)
-        except ValueError as exc:
-            raise ConfigurationError(f"invalid dlnuf configuration: {exc}") from None
+        except ValidationError as exc:
+            raise ConfigurationError(f"invalid dlnuf configuration: {_describe(exc)}") from None
+        except SettingsError as exc:  # a variable that should hold JSON does not
+            found = re.search(r'field "(\w+)"', str(exc))
+            name = found.group(1) if found else "settings"
+            raise ConfigurationError(
+                f"invalid dlnuf configuration: {name} (variable {ENV_PREFIX}{name.upper()}): "
+                "not valid JSON"
+            ) from None
 
     def base_url(self, source: str, default: str) -> str:
         """The base URL configured for ``source`` (staging, proxy, fake), or ``default``."""
         return self.base_urls.get(source, default).rstrip("/")
+
+
+@contextmanager
+def _reading(env: Mapping[str, str]) -> Iterator[None]:
+    token = _ENVIRON.set(env)
+    try:
+        yield
+    finally:
+        _ENVIRON.reset(token)
+
+
+def _describe(exc: ValidationError) -> str:
+    """Each wrong setting with its argument and variable names, and what is expected
+    (never the value: it may be a secret)."""
+    parts = []
+    for error in exc.errors(include_input=False, include_url=False):
+        name = ".".join(str(p) for p in error["loc"][:1]) or "settings"
+        variable = f"{ENV_PREFIX}{name.upper()}"
+        parts.append(f"{name} (argument {name}= or variable {variable}): {error['msg']}")
+    return "; ".join(parts)

@@ -82,8 +82,10 @@ class InvalidRna(InvalidIdentifier):
     label = "RNA number"
 
 
-class ConfigurationError(DlnufError):
-    """The client is configured in a way that cannot work (missing token, bad recipient...)."""
+class ConfigurationError(DlnufError, ValueError):
+    """The client is configured in a way that cannot work (missing token, bad recipient...).
+
+    Also a :class:`ValueError`: a bad argument or ``DLNUF_*`` value is a bad value."""
 
 
 class DocumentExpired(DlnufError):

@@ -23,6 +23,7 @@ __all__ = [
     "MemoryCache",
     "SQLiteCache",
     "cache_key",
+    "cache_target",
     "default_cache_path",
     "open_cache",
 ]
@@ -51,6 +52,21 @@ def open_cache(url: str | None) -> Cache | None:
     ``"redis://..."`` / ``"rediss://..."``: the Redis backend (``dlnuf[redis]``).
     Anything else raises :class:`~dlnuf.errors.ConfigurationError`.
     """
+    target = cache_target(url)
+    if target is None:
+        return None
+    backend, where = target
+    if backend == "memory":
+        return MemoryCache()
+    if backend == "sqlite":
+        return SQLiteCache(where)
+    return _open_redis(str(where))
+
+
+def cache_target(url: str | None) -> tuple[str, Path | str] | None:
+    """What a cache URL names, without opening it: ``("memory", "")``, ``("sqlite",
+    file)`` or ``("redis", url)``; ``None`` for no cache. A bad URL raises
+    :class:`~dlnuf.errors.ConfigurationError` (see :func:`open_cache`)."""
     if url is None:
         return None
     text = url.strip()
@@ -58,16 +74,16 @@ def open_cache(url: str | None) -> Cache | None:
     scheme = scheme.lower()
     if not sep:
         if scheme == "memory":
-            return MemoryCache()
+            return "memory", ""
         if scheme == "sqlite":
-            return SQLiteCache(default_cache_path())
+            return "sqlite", default_cache_path()
     elif scheme == "memory" and not rest:
-        return MemoryCache()
+        return "memory", ""
     elif scheme == "sqlite" and rest.startswith("/") and len(rest) > 1:
         # SQLAlchemy's convention: sqlite:/// + path, so an absolute path has four slashes.
-        return SQLiteCache(Path(rest[1:]).expanduser())
+        return "sqlite", Path(rest[1:]).expanduser()
     elif scheme in ("redis", "rediss"):
-        return _open_redis(text)
+        return "redis", text
     raise ConfigurationError(f"unsupported cache URL {_redact(text)!r}; use one of: {ACCEPTED}")
 
 

@@ -1,20 +1,29 @@
 """``dlnuf batch INPUT -o OUTPUT``: many SIRETs from a file, answers to a file, resumable.
 
-Input: a CSV file (comma, semicolon, tab or | separated, with or without a header,
-UTF-8 with or without BOM, any line ends) or one SIRET per line. The SIRET column is
-the one named by --column, else the one named siret, else the only column, else the
-first whose first value has digits. Blank lines are skipped; every other line gets
-one output row, bad SIRETs included.
+Input: a CSV file or one SIRET per line, a path or ``-`` for standard input (see
+:mod:`dlnuf.cli.batch_input`). Every non-blank line after the header gets
+exactly one output row, bad SIRETs included: rows in = rows out.
 
-Output: CSV or JSON Lines (``.jsonl``/``.ndjson``/``.json``, or ``--format``), one
-row per input line, written (and flushed) as answers arrive, with the line's
-``index``. A re-run with the same input and output skips the lines already answered
-and retries those that failed for a passing reason (upstream down, quota): their
-rows are dropped first, then appended again. A row cut by a crash is dropped.
+Output: CSV or JSON Lines (``.jsonl``/``.ndjson``/``.json``, or ``--format``), a
+path or ``-`` for standard output, one row per input line with the line's
+``index`` (0 for the first line after the header), in input order (a bounded
+reorder window; ``--completion-order`` writes each row as soon as it is
+answered). Rows are flushed as they are written.
+
+Resuming: beside OUTPUT, OUTPUT.dlnuf.json keeps a fingerprint of the input (its
+SHA-256) and the kinds. A re-run with the same input and output skips the lines
+already answered and retries those that failed for a passing reason (upstream
+down, quota); a row cut by a crash is dropped; the file ends sorted in input
+order. An output written for another input (or not by dlnuf batch) is refused:
+choose another output, or pass --overwrite to start again.
+
+Progress: on a terminal, a bar with the total and the time left on stderr (needs
+rich; without it, no bar); --no-progress hides it, --progress forces it.
 
 Exit status: 0 when every line has a final answer (a fact, or an error such as
-``NotFound`` or ``InvalidSiret`` that a retry would not change), 1 when some lines
-failed for a passing reason (run the command again), 2 on bad arguments.
+NotFound or InvalidSiret that a retry would not change), 3 when some lines failed
+for a passing reason (run the command again later), 2 on bad arguments or input,
+4 on a configuration error, 130 when interrupted.
 """
 
 from __future__ import annotations
@@ -26,22 +35,28 @@ import json
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, TextIO
+from typing import Any, TextIO
 
 from .. import errors as errors_module
 from .. import facts as facts_module
 from ..batch import BatchResult, record_columns
-from ..errors import ConfigurationError
 from ..facts.base import Fact
 from ..facts.identity import Identity
-from ._common import add_common, make_client
+from ._common import add_common, documented_parser, make_client
+from .batch_input import STDIO, InputFile, open_input, read_sirets
+from .exits import OK, TRANSIENT, UsageError
 
-__all__ = ["parse_kinds", "read_sirets", "register"]
+__all__ = ["SIDECAR_SUFFIX", "parse_kinds", "read_sirets", "register"]
+
+SIDECAR_SUFFIX = ".dlnuf.json"
+"""OUTPUT + this suffix: the fingerprint of the input OUTPUT was written for."""
+_IDENTITY = ("sha256", "kinds", "format")
+"""What must match to resume (the input's name may be spelt another way)."""
 
 _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
-_DELIMITERS = (",", ";", "\t", "|")
 _TRANSIENT = frozenset(
     name
     for name in errors_module.__all__
@@ -63,107 +78,87 @@ def parse_kinds(text: str) -> tuple[type[Fact], ...]:
         if not name:
             continue
         if name.lower() not in known:
-            raise ConfigurationError(
+            raise UsageError(
                 f"unknown kind {name!r}; known kinds: "
                 + ", ".join(sorted(k.__name__ for k in known.values()))
             )
         kinds.append(known[name.lower()])
     if not kinds:
-        raise ConfigurationError("--kinds names no kind of fact")
+        raise UsageError("--kinds names no kind of fact")
     return tuple(dict.fromkeys(kinds))
-
-
-# -- input ---------------------------------------------------------------------------------
-
-
-def read_sirets(path: Path, column: str | None = None) -> Iterator[str]:
-    """The SIRET of each non-blank line of ``path`` (a CSV or one SIRET per line).
-
-    The file is opened and its first line read now (a missing file or column raises
-    :class:`ConfigurationError` at once); the lines are read lazily. Bytes that are not
-    UTF-8 (a CSV saved in Windows-1252) are replaced: SIRETs are digits.
-    """
-    try:
-        handle = path.open(encoding="utf-8-sig", errors="replace", newline="")
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        sample = handle.read(65536)
-        handle.seek(0)
-        first = next((line for line in sample.splitlines() if line.strip()), "")
-        delimiter = max(_DELIMITERS, key=first.count)
-        reader = csv.reader(handle, delimiter=delimiter if delimiter in first else ",")
-        rows = (row for row in reader if any(cell.strip() for cell in row))
-        head = next(rows, None)
-        index, is_header = _siret_column(head, column, path) if head else (0, True)
-    except BaseException:
-        handle.close()
-        raise
-    return _values(handle, rows, head if head and not is_header else None, index)
-
-
-def _values(
-    handle: IO[str], rows: Iterator[list[str]], first: list[str] | None, index: int
-) -> Iterator[str]:
-    with handle:
-        if first is not None:
-            yield _cell(first, index)
-        for row in rows:
-            yield _cell(row, index)
-
-
-def _siret_column(head: list[str], column: str | None, path: Path) -> tuple[int, bool]:
-    """Which column holds the SIRET, and whether ``head`` is a header row."""
-    names = [c.strip().lower() for c in head]
-    if column is not None:
-        if column.strip().lower() not in names:
-            raise ConfigurationError(
-                f"{path} has no column {column!r}; its first line has: "
-                + ", ".join(repr(c.strip()) for c in head)
-            )
-        return names.index(column.strip().lower()), True
-    if "siret" in names:
-        return names.index("siret"), True
-    if not any(ch.isdigit() for cell in head for ch in cell):
-        if len(head) == 1:
-            return 0, True
-        raise ConfigurationError(
-            f"{path} has several columns and none is named 'siret': say which with --column"
-        )
-    for i, cell in enumerate(head):
-        if sum(ch.isdigit() for ch in cell) >= 9:
-            return i, False
-    return 0, False
-
-
-def _cell(row: list[str], index: int) -> str:
-    return row[index].strip() if index < len(row) else ""
 
 
 # -- output --------------------------------------------------------------------------------
 
 
 class _Output:
-    """The output file: what earlier runs wrote, and appending new rows."""
+    """The output file: what earlier runs wrote, the input fingerprint kept beside it, and
+    appending new rows."""
 
-    def __init__(self, path: Path, fmt: str, kinds: tuple[type[Fact], ...]) -> None:
-        self.path = path
+    def __init__(
+        self, name: str, fmt: str, kinds: tuple[type[Fact], ...], source: InputFile
+    ) -> None:
+        self.stdout = name == STDIO
+        self.path = Path(name)
         self.fmt = fmt
         self.columns = record_columns(kinds)
         self.done: set[int] = set()
         self.retried = 0
+        self._stamp = {
+            "input": source.name,
+            "sha256": source.fingerprint,
+            "kinds": [k.__name__ for k in kinds],
+            "format": fmt,
+        }
+        self._source = source
+        self.sidecar = self.path.with_name(self.path.name + SIDECAR_SUFFIX)
 
-    def resume(self) -> None:
+    def prepare(self, overwrite: bool) -> None:
+        """Start afresh (``overwrite``), resume a run on the same input, or refuse."""
+        if self.stdout:
+            return
+        written = self.path.exists() and self.path.stat().st_size > 0
+        if overwrite or not written:
+            self._start()
+            return
+        if self._source.fingerprint is None:
+            raise UsageError(
+                f"{self.path} already holds rows and standard input cannot be checked to be "
+                "the same input: pass --overwrite to start again, or choose another output"
+            )
+        kept = self._kept_stamp() or {}
+        if any(kept.get(key) != self._stamp[key] for key in _IDENTITY):
+            raise UsageError(
+                f"{self.path} was not written by dlnuf batch for this input "
+                f"({self._source.name}) with these --kinds: choose another output file, or "
+                "pass --overwrite to start again"
+            )
+        self._resume()
+
+    def _kept_stamp(self) -> dict[str, Any] | None:
+        try:
+            kept = json.loads(self.sidecar.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return kept if isinstance(kept, dict) else None
+
+    def _start(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_bytes(b"")
+            _write_atomically(self.sidecar, json.dumps(self._stamp, indent=2) + "\n")
+        except OSError as exc:
+            raise UsageError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+
+    def _resume(self) -> None:
         """Read what is already written: final rows are done, rows with a transient error
         are dropped (they will be redone), a row cut by a crash is dropped."""
-        if not self.path.exists() or self.path.stat().st_size == 0:
-            return
         _drop_partial_line(self.path)
         with self.path.open(encoding="utf-8", newline="") as handle:
             if self.fmt == "csv" and next(csv.reader([handle.readline()]), []) != self.columns:
-                raise ConfigurationError(
+                raise UsageError(
                     f"{self.path} was not written by dlnuf batch with these --kinds "
-                    "(other columns): choose another output file, or remove it"
+                    "(other columns): choose another output file, or pass --overwrite"
                 )
             for line in handle:
                 index, transient = self._read_row(line)
@@ -172,20 +167,28 @@ class _Output:
                 else:
                     self.done.add(index)
         if self.retried:
-            self._drop_transient_rows()
+            self._rewrite(keep=lambda line: not self._read_row(line)[1])
 
-    def _drop_transient_rows(self) -> None:
-        """Rewrite the file without its transient rows (atomically: a copy, then a rename)."""
-        temp = self.path.with_name(self.path.name + ".dlnuf-tmp")
-        with self.path.open(encoding="utf-8", newline="") as old, temp.open(
-            "w", encoding="utf-8", newline=""
-        ) as new:
+    def _rewrite(self, keep: Callable[[str], bool] = bool, sort: bool = False) -> None:
+        """Rewrite the file with the rows ``keep`` accepts, sorted by index with ``sort``
+        (atomically: a copy, then a rename)."""
+        with self.path.open(encoding="utf-8", newline="") as old:
+            header = old.readline() if self.fmt == "csv" else ""
+            rows = [line for line in old if keep(line)]
+        if sort:
+            rows.sort(key=lambda line: self._read_row(line)[0])
+        _write_atomically(self.path, header + "".join(rows))
+
+    def finish(self) -> None:
+        """After a resumed run: put the rows back in input order."""
+        if self.stdout or not (self.done or self.retried):
+            return
+        with self.path.open(encoding="utf-8", newline="") as handle:
             if self.fmt == "csv":
-                new.write(old.readline())
-            new.writelines(line for line in old if not self._read_row(line)[1])
-            new.flush()
-            os.fsync(new.fileno())
-        os.replace(temp, self.path)
+                handle.readline()
+            indexes = [self._read_row(line)[0] for line in handle]
+        if indexes != sorted(indexes):
+            self._rewrite(sort=True)
 
     def _read_row(self, line: str) -> tuple[int, bool]:
         try:
@@ -198,21 +201,27 @@ class _Output:
             types = (v for k, v in record.items() if k.endswith("error_type"))
             return int(record["index"]), any(t in _TRANSIENT for t in types)
         except (ValueError, KeyError, TypeError, AttributeError, StopIteration):
-            raise ConfigurationError(
+            raise UsageError(
                 f"{self.path} holds a line dlnuf batch did not write: choose another output "
-                "file, or remove it"
+                "file, or pass --overwrite"
             ) from None
 
-    def open(self) -> IO[str]:
-        """The file, opened for appending (the CSV header written when it is new)."""
+    @contextmanager
+    def open(self, out: TextIO) -> Iterator[TextIO]:
+        """The stream rows go to (the CSV header written when it is new)."""
+        if self.stdout:
+            if self.fmt == "csv":
+                csv.writer(out, lineterminator="\n").writerow(self.columns)
+            yield out
+            return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             handle = self.path.open("a", encoding="utf-8", newline="")
         except OSError as exc:
-            raise ConfigurationError(f"cannot write {self.path}: {exc.strerror or exc}") from None
-        if self.fmt == "csv" and handle.tell() == 0:
-            csv.writer(handle, lineterminator="\n").writerow(self.columns)
-        return handle
+            raise UsageError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+        with handle:
+            if self.fmt == "csv" and handle.tell() == 0:
+                csv.writer(handle, lineterminator="\n").writerow(self.columns)
+            yield handle
 
     def line(self, result: BatchResult) -> str:
         """One output line for ``result`` (newline included)."""
@@ -224,6 +233,15 @@ class _Output:
             _csv_value(record.get(c)) for c in self.columns
         )
         return buffer.getvalue()
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temp = path.with_name(path.name + ".dlnuf-tmp")
+    with temp.open("w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
 
 
 def _csv_value(value: Any) -> str:
@@ -251,6 +269,8 @@ def _drop_partial_line(path: Path) -> None:
             handle.truncate(end)
 
 
+
+
 # -- the command ---------------------------------------------------------------------------
 
 
@@ -260,33 +280,46 @@ def _format(args: argparse.Namespace) -> str:
     return "jsonl" if Path(args.output).suffix.lower() in _JSONL_SUFFIXES else "csv"
 
 
+def _show_progress(choice: bool | None) -> bool:
+    """``--progress``/``--no-progress``, else a bar when stderr is a terminal; never
+    without rich (the run goes on without a bar)."""
+    if not (sys.stderr.isatty() if choice is None else choice):
+        return False
+    try:
+        import rich.progress  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def cmd_batch(args: argparse.Namespace, out: TextIO) -> int:
     """``dlnuf batch INPUT -o OUTPUT``: look up every SIRET of INPUT, resumably."""
     kinds = parse_kinds(args.kinds)
-    values = read_sirets(Path(args.input), args.column)
-    output = _Output(Path(args.output), _format(args), kinds)
-    output.resume()
+    source = open_input(args.input, args.column)
+    output = _Output(args.output, _format(args), kinds, source)
+    output.prepare(args.overwrite)
     counts: Counter[str] = Counter()
     lines = ok = transient = 0
-    with make_client(args) as client:
+    values: Iterable[str] = source if source.count is not None else iter(source)
+    with make_client(args) as client, output.open(out) as handle:
         results = client.many(
             values,
             kinds,
             concurrency=args.concurrency,
-            progress=args.progress,
+            progress=_show_progress(args.progress),
+            ordered=not args.completion_order,
             skip=output.done,
         )
-        handle = output.open()
-        with handle:
-            for result in results:
-                handle.write(output.line(result))
-                handle.flush()
-                lines += 1
-                ok += result.ok
-                transient += result.transient
-                counts.update(type(e).__name__ for e in result.errors.values())
+        for result in results:
+            handle.write(output.line(result))
+            handle.flush()
+            lines += 1
+            ok += result.ok
+            transient += result.transient
+            counts.update(type(e).__name__ for e in result.errors.values())
+    output.finish()
     _summary(lines, ok, counts, transient, len(output.done), output.retried)
-    return 1 if transient else 0
+    return TRANSIENT if transient else OK
 
 
 def _summary(
@@ -300,7 +333,7 @@ def _summary(
     if transient:
         print(
             f"dlnuf batch: {transient} lines failed for a passing reason (upstream down or "
-            "quota): run the same command again to retry just those",
+            "quota): run the same command again later to retry just those",
             file=sys.stderr,
         )
 
@@ -314,15 +347,15 @@ def _positive(text: str) -> int:
 
 def register(sub: Any) -> None:
     """Add ``batch`` to the subcommands."""
-    batch = sub.add_parser(
-        "batch",
-        help="look up every SIRET of a file (CSV or one per line), resumably",
-        description=(__doc__ or "").split("\n\n", 1)[-1].replace("``", ""),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    batch = documented_parser(
+        sub, "batch", "look up every SIRET of a file (CSV or one per line), resumably", __doc__
     )
     add_common(batch)
-    batch.add_argument("input", help="CSV file, or one SIRET per line")
-    batch.add_argument("-o", "--output", required=True, help="output file (.csv or .jsonl)")
+    batch.add_argument("input", help="CSV file, or one SIRET per line; - for standard input")
+    batch.add_argument(
+        "-o", "--output", required=True,
+        help="output file (.csv or .jsonl); - for standard output",
+    )
     batch.add_argument(
         "--kinds",
         default=Identity.__name__,
@@ -337,6 +370,16 @@ def register(sub: Any) -> None:
     batch.add_argument(
         "--concurrency", type=_positive, default=8, help="lookups at once (default: 8)"
     )
-    batch.add_argument("--progress", action="store_true", help="show a progress bar (needs rich)")
+    batch.add_argument(
+        "--completion-order", action="store_true",
+        help="write each row as soon as it is answered (default: input order)",
+    )
+    batch.add_argument(
+        "--overwrite", action="store_true",
+        help="start again: empty OUTPUT instead of resuming it",
+    )
+    batch.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=None,
+        help="progress bar on stderr (default: on a terminal, when rich is installed)",
+    )
     batch.set_defaults(func=cmd_batch)
-

@@ -5,7 +5,7 @@
 Prints one row per piece: its status (delivered, refused, compliant... or the
 error that kept it away) and its validity. ``--download DIR`` saves every
 document the pieces carry (certificates' PDFs) into ``DIR``. Exit status 0 when
-every piece came back, 1 when one did not.
+every piece came back, else that of the worst error (see :mod:`dlnuf.cli.exits`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ from ..facts.evidence import (
     Turnover,
     VatNumber,
 )
+from ..sources.base import available_sources, load_source
 from ._common import add_common, make_client
+from .exits import UsageError, worst
 
 __all__ = ["DEFAULT_KINDS", "register", "rows"]
 
@@ -51,7 +53,7 @@ def _kinds(client: Client, names: str | None) -> list[type[Fact]]:
     for name in (n.strip() for n in names.split(",") if n.strip()):
         kind = known.get(name.lower())
         if kind is None:
-            raise ConfigurationError(
+            raise UsageError(
                 f"unknown kind {name!r} for the configured sources; known: "
                 + ", ".join(sorted(k.__name__ for k in known.values()))
             )
@@ -155,10 +157,42 @@ def _json(dossier: Dossier, saved: dict[str, list[str]]) -> dict[str, Any]:
     }
 
 
+def _no_source_for(client: Client, kinds: list[type[Fact]]) -> ConfigurationError | None:
+    """When no configured source provides any of ``kinds``: one error saying which
+    installed source does and how to use it (instead of one UnsupportedKind per row)."""
+    provided = {k for source in client.sources for k in source.provides}
+    if provided & set(kinds):
+        return None
+    providers = []
+    for name in sorted(available_sources()):
+        try:
+            source = load_source(name, client.settings)
+        except DlnufError:
+            continue
+        if source.provides & set(kinds):
+            providers.append(name)
+    configured = ", ".join(s.name for s in client.sources)
+    message = f"the configured source ({configured}) provides no evidence"
+    real = [name for name in providers if name != "sandbox"]
+    if real:
+        message += (
+            f"; {', '.join(real)} does: --source {real[0]} (or DLNUF_SOURCES={real[0]}) with "
+            "DLNUF_API_ENTREPRISE_TOKEN, DLNUF_RECIPIENT, DLNUF_CONTEXT and DLNUF_OBJECT set"
+            if real[0] == "api_entreprise"
+            else f"; {', '.join(real)} does: --source {real[0]}"
+        )
+    if "sandbox" in providers:
+        message += "; --source sandbox tries it offline on sample data"
+    return ConfigurationError(message)
+
+
 def cmd_evidence(args: argparse.Namespace, out: TextIO) -> int:
     """``dlnuf evidence SIRET``: each piece of evidence, its status and validity."""
     with make_client(args) as client:
         kinds = _kinds(client, args.kinds)
+        unsupported = _no_source_for(client, kinds)
+        if unsupported is not None:
+            raise unsupported
         dossier = client.collect(args.siret, kinds)
         saved = _download(client, dossier, Path(args.download)) if args.download else {}
     if args.json:
@@ -168,7 +202,7 @@ def cmd_evidence(args: argparse.Namespace, out: TextIO) -> int:
         for kind, paths in saved.items():
             for path in paths:
                 print(f"{kind}: {path}", file=out)
-    return 0 if dossier.ok else 1
+    return worst(dossier.errors.values())
 
 
 def register(sub: Any) -> None:

@@ -6,11 +6,12 @@ import argparse
 import json
 from typing import Any, TextIO
 
+from ..cache import Cache, open_cache
 from ..config import Settings
 from ..errors import DlnufError
 from ..facts.identity import Identity
 from ..sources.base import available_sources, load_source
-from ._common import add_common, make_client, print_card, show
+from ._common import add_common, add_verbose, make_client, print_card, show
 
 __all__ = ["register", "render_identity"]
 
@@ -85,27 +86,50 @@ def cmd_lookup(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_sources(args: argparse.Namespace, out: TextIO) -> int:
     """``dlnuf sources``: installed sources and the kinds each provides."""
     settings = Settings.from_env()
+    listed: list[dict[str, Any]] = []
     for name in sorted(available_sources()):
+        entry: dict[str, Any] = {"name": name, "configured": name in settings.sources}
         try:
             source = load_source(name, settings)
         except DlnufError as exc:
-            print(f"{name:<24} (cannot load: {exc})", file=out)
+            entry.update(kinds=[], error=str(exc))
+        else:
+            entry["kinds"] = sorted(k.__name__ for k in source.provides)
+        listed.append(entry)
+    if args.json:
+        print(json.dumps(listed, ensure_ascii=False, indent=2), file=out)
+        return 0
+    for entry in listed:
+        if "error" in entry:
+            print(f"  {entry['name']:<22} (cannot load: {entry['error']})", file=out)
             continue
-        kinds = ", ".join(sorted(k.__name__ for k in source.provides))
-        used = "*" if name in settings.sources else " "
-        print(f"{used} {name:<22} {kinds}", file=out)
+        used = "*" if entry["configured"] else " "
+        print(f"{used} {entry['name']:<22} {', '.join(entry['kinds'])}", file=out)
     return 0
 
 
 def cmd_cache(args: argparse.Namespace, out: TextIO) -> int:
-    """``dlnuf cache clear``: forget every cached fact."""
-    with make_client(args) as client:
-        if client.cache is None:
-            print("no cache configured", file=out)
-            return 0
-        client.cache.clear()
-        print(f"cleared {type(client.cache).__name__}", file=out)
+    """``dlnuf cache clear``: forget every cached fact (declared answers are kept)."""
+    settings = Settings.from_env(**({"cache": args.cache} if args.cache else {}))
+    cache = open_cache(settings.cache)
+    if cache is None:
+        print("no cache configured ($DLNUF_CACHE is empty): nothing to clear", file=out)
+        return 0
+    try:
+        cache.clear()
+    finally:
+        cache.close()
+    print(f"cleared the cache {_where(cache)}", file=out)
     return 0
+
+
+def _where(cache: Cache) -> str:
+    """Where a cache lives, for a person: its file, its Redis URL (no password), memory."""
+    path = getattr(cache, "path", None)
+    if path is not None:
+        return str(path)
+    url = getattr(cache, "url", None)
+    return str(url) if url is not None else "in memory"
 
 
 def register(sub: Any) -> None:
@@ -116,8 +140,18 @@ def register(sub: Any) -> None:
     lookup.add_argument("--json", action="store_true", help="print JSON instead of a card")
     lookup.set_defaults(func=cmd_lookup)
     sources = sub.add_parser("sources", help="list installed sources")
+    sources.add_argument("--json", action="store_true", help="print JSON instead of a list")
+    add_verbose(sources)
     sources.set_defaults(func=cmd_sources)
-    cache = sub.add_parser("cache", help="manage the cache")
-    add_common(cache)
+    cache = sub.add_parser(
+        "cache",
+        help="manage the cache",
+        description="clear: forget every cached fact (the declared answers are kept).",
+    )
     cache.add_argument("action", choices=["clear"])
+    cache.add_argument(
+        "--cache", metavar="URL",
+        help="the cache to clear (default: $DLNUF_CACHE or the default SQLite file)",
+    )
+    add_verbose(cache)
     cache.set_defaults(func=cmd_cache)

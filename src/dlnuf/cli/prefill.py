@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..errors import ConfigurationError
 from ..forms import READY_FORMS, Draft, Form, FormInvalid, field_specs, form_by_name
 from ._common import add_common, make_client, print_card, show
+from .exits import NOT_FOUND, OK, USAGE, UsageError
 
 __all__ = ["register", "render_draft"]
 
@@ -46,10 +46,26 @@ def _load_answers(path: str) -> dict[str, Any]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"cannot read the answers file {path}: {exc}") from exc
+        raise UsageError(f"cannot read the answers file {path}: {exc}") from exc
     if not isinstance(data, dict):
-        raise ConfigurationError(f"the answers file {path} must hold a JSON object field -> value")
+        raise UsageError(f"the answers file {path} must hold a JSON object field -> value")
     return data
+
+
+def _for_form(
+    form_cls: type[Form], answers: dict[str, Any], verbose: int
+) -> dict[str, Any]:
+    """The answers that are fields of ``form_cls``: an answers file is the company's, not
+    one form's, so the others are ignored (listed on stderr with ``-v``)."""
+    names = {spec.name for spec in field_specs(form_cls)}
+    ignored = sorted(set(answers) - names)
+    if ignored and verbose:
+        print(
+            f"dlnuf: ignored answers that are not fields of {form_cls.form_name}: "
+            + ", ".join(ignored),
+            file=sys.stderr,
+        )
+    return {name: value for name, value in answers.items() if name in names}
 
 
 def cmd_prefill(args: argparse.Namespace, out: TextIO) -> int:
@@ -57,10 +73,12 @@ def cmd_prefill(args: argparse.Namespace, out: TextIO) -> int:
     try:
         form_cls: type[Form] = form_by_name(args.form)
     except (ValueError, ImportError) as exc:
-        raise ConfigurationError(str(exc)) from exc
+        raise UsageError(str(exc)) from exc
     if args.authenticated:
         form_cls = form_cls.as_authenticated()
-    answers = _load_answers(args.answers) if args.answers else None
+    answers = (
+        _for_form(form_cls, _load_answers(args.answers), args.verbose) if args.answers else None
+    )
     completed = None
     with make_client(args) as client:
         draft = client.prefill(form_cls, args.siret)
@@ -72,7 +90,7 @@ def cmd_prefill(args: argparse.Namespace, out: TextIO) -> int:
             except FormInvalid as exc:
                 for name, message in exc.field_errors.items():
                     print(f"dlnuf: invalid answer {name}: {message}", file=sys.stderr)
-                return 2
+                return USAGE
     if args.json:
         data = draft.as_dict()
         data["completed"] = completed is not None
@@ -84,12 +102,26 @@ def cmd_prefill(args: argparse.Namespace, out: TextIO) -> int:
             print("complete: the form is valid; declared answers saved", file=out)
     if draft.not_found:
         print(f"dlnuf: NotFound: {args.siret} is unknown to the identity source", file=sys.stderr)
-        return 1
-    return 0
+        return NOT_FOUND
+    return OK
 
 
 def cmd_forms(args: argparse.Namespace, out: TextIO) -> int:
     """``dlnuf forms``: the ready forms and their fields."""
+    if args.json:
+        listed = [
+            {
+                "name": name,
+                "title": form_cls.title,
+                "fields": [
+                    {"name": spec.name, "origin": spec.origin_name, "protected": spec.protected}
+                    for spec in field_specs(form_cls)
+                ],
+            }
+            for name, form_cls in READY_FORMS.items()
+        ]
+        print(json.dumps(listed, ensure_ascii=False, indent=2), file=out)
+        return OK
     for name, form_cls in READY_FORMS.items():
         specs = field_specs(form_cls)
         print(f"{name:<11} {form_cls.title}", file=out)
@@ -110,10 +142,15 @@ def register(sub: Any) -> None:
     prefill.add_argument(
         "--answers",
         metavar="FILE",
-        help="JSON object of answers (field -> value) to apply; when the form is then "
-        "complete, it is validated and the declared answers are saved",
+        help="JSON object of answers (field -> value) to apply; fields the form does not "
+        "have are ignored (listed with -v); when the form is then complete, it is "
+        "validated and the declared answers are saved",
     )
     prefill.set_defaults(func=cmd_prefill)
     forms = sub.add_parser("forms", help="list the ready forms")
-    forms.add_argument("-v", "--verbose", action="store_true", help="list each form's fields")
+    forms.add_argument(
+        "-v", "--verbose", action="count", default=argparse.SUPPRESS,
+        help="list each form's fields",
+    )
+    forms.add_argument("--json", action="store_true", help="print JSON (with the fields)")
     forms.set_defaults(func=cmd_forms)

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from ..facts.evidence import Approval, LegalRepresentative, LocalRegistration
 from ..identifiers import Siret
+from .contact import EmailAddress, PhoneNumber
 from .fields import head_office_address as _head_office
 from .form import Form
 from .markers import Declared, Derived, From, Protected
@@ -126,8 +127,8 @@ class Cerfa12156Identity(Form):
         Derived(_approvals, needs=("association",)),
         Field(title="Agréments administratifs (type, numéro, attribué par, date)"),
     ] = None
-    email: Annotated[str, Declared("contact.email"), Field(title="Courriel")]
-    phone: Annotated[str, Declared("contact.phone"), Field(title="Téléphone")]
+    email: Annotated[EmailAddress, Declared("contact.email"), Field(title="Courriel")]
+    phone: Annotated[PhoneNumber, Declared("contact.phone"), Field(title="Téléphone")]
     website: Annotated[
         str | None, Declared("contact.website"), Field(title="Adresse site internet")
     ] = None

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from ..facts.evidence import Director
 from ..identifiers import Siret
+from .contact import PhoneNumber
 from .dc2 import is_sme as _is_sme
 from .fields import Email, PostalAddress
 from .form import Form
@@ -58,7 +59,7 @@ class DumeEconomicOperator(Form):
     contact_person: Annotated[
         str, Declared("contact.person"), Field(title="Personne(s) de contact")
     ]
-    phone: Annotated[str, Declared("contact.phone"), Field(title="Téléphone")]
+    phone: Annotated[PhoneNumber, Declared("contact.phone"), Field(title="Téléphone")]
     email: Email
     website: Annotated[
         str | None,

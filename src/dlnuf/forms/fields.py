@@ -10,6 +10,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from .contact import EmailAddress, PhoneNumber
 from .markers import Declared, Derived, From
 from .view import FactView
 
@@ -51,6 +52,8 @@ HeadOfficeAddress = Annotated[
     Field(title="Adresse du siège social (si elle est différente de l'adresse postale)"),
 ]
 """The head office's address on a procurement form (the RNE's on an authenticated one)."""
-Email = Annotated[str, Declared("contact.email"), Field(title="Adresse électronique")]
-Phone = Annotated[str, Declared("contact.phone"), Field(title="Numéro de téléphone")]
-Fax = Annotated[str | None, Declared("contact.fax"), Field(title="Numéro de télécopie")]
+Email = Annotated[EmailAddress, Declared("contact.email"), Field(title="Adresse électronique")]
+Phone = Annotated[PhoneNumber, Declared("contact.phone"), Field(title="Numéro de téléphone")]
+Fax = Annotated[
+    PhoneNumber | None, Declared("contact.fax"), Field(title="Numéro de télécopie")
+]
