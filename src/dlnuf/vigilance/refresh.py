@@ -80,11 +80,13 @@ class RefreshReport:
 
     @property
     def exit_code(self) -> int:
-        """For cron: 0 nothing to act on, 1 some fetches failed (run again later), 3 changes
-        detected or pieces still due (act on them)."""
-        if self.changes or self.due:
+        """For cron: 3 changes detected (act on them); else 1 some fetches failed (run
+        again later); else 3 pieces still due (refused, not delivered...); else 0."""
+        if self.changes:
             return 3
-        return 1 if self.failures else 0
+        if self.failures:
+            return 1
+        return 3 if self.due else 0
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready view."""

@@ -1,0 +1,193 @@
+"""Supplier vigilance against the fake API Entreprise, with a clock the test controls.
+
+The six-month run: 200 suppliers, pieces expiring, refused, establishments closed,
+addresses, legal forms and VAT numbers changed; every due piece is fetched once,
+nothing still valid is fetched, every change is reported, and the fake (enforcing
+the documented pools, sped up) never answers 429.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import pytest
+
+import dlnuf
+import dlnuf.documents
+from dlnuf.ratelimit import MemoryRateLimiter, Quota
+from dlnuf.testing import FakeAddress, make_company
+from dlnuf.testing.evidence import FILES_URL
+from dlnuf.testing.vigilance import SupplierWorld
+from dlnuf.vigilance import AsyncPortfolio, Portfolio, PortfolioBusy
+from vigilance_kit import Clock, Recording, scaled_source, settings
+
+SPEEDUP = 300.0
+START = date(2026, 1, 5)
+STORAGE = FILES_URL.rsplit("/files", 1)[0]
+
+
+@pytest.fixture
+def scaled_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The document download pool sped up like the upstream pools."""
+    monkeypatch.setattr(dlnuf.documents, "DOWNLOAD_QUOTA",
+                        Quota("documents:download", int(600 * SPEEDUP), 60))
+
+
+def _client(
+    speedup: float = SPEEDUP, *, is_async: bool = False
+) -> dlnuf.Client | dlnuf.AsyncClient:
+    config = settings()
+    cls = dlnuf.AsyncClient if is_async else dlnuf.Client
+    return cls(sources=[scaled_source(speedup, config)], settings=config, cache=None,
+               limiter=MemoryRateLimiter())
+
+
+def _other_vat(siren: str) -> str:
+    """A VAT number other than the one the SIREN gives."""
+    key = int(dlnuf.Siren(siren).vat_number[2:4])
+    return f"FR{(key + 1) % 100:02d}{siren}"
+
+
+def test_six_months_of_200_suppliers(tmp_path, scaled_downloads: None) -> None:
+    companies = [make_company("active", seed=f"vigilance-{n}") for n in range(200)]
+    sirens = [c.siren for c in companies]
+    assert len(set(sirens)) == 200
+    fake = Recording(companies, speedup=SPEEDUP)
+    clock = Clock(START)
+    world = SupplierWorld(fake, today=clock.today)
+    with fake.mock(base_urls=[STORAGE]), world.installed(), _client() as client, \
+            Portfolio(client, tmp_path / "portfolio.db", clock=clock) as portfolio:
+        assert isinstance(client, dlnuf.Client)
+        for n, company in enumerate(companies):  # the first 40 under a public contract
+            kinds = None if n < 40 else ["SocialCertificate", "RegistryExtract"]
+            portfolio.add(company.siret, contract=f"C-{n}", start=START, kinds=kinds)
+
+        events = {
+            30: lambda: ([world.change(c.siret, address=FakeAddress(street="DES LILAS"))
+                          for c in companies[0:5]],
+                         [world.change(c.siret, legal_form=("5499", "SARL"))
+                          for c in companies[5:8]]),
+            90: lambda: ([world.change(c.siret, closed=clock.today - timedelta(days=3))
+                          for c in companies[20:25]],
+                         [world.refuse(c.siren, "SocialCertificate") for c in companies[10:20]]),
+            150: lambda: ([world.set_vat(c.siren, _other_vat(c.siren)) for c in companies[30:33]],
+                          [world.refuse(c.siren, "TaxCertificate") for c in companies[0:3]]),
+        }
+        expected_changes = {
+            30: {(c.siret, "address") for c in companies[0:5]}
+            | {(c.siret, "legal_form") for c in companies[5:8]},
+            90: {(c.siret, "establishment_closed") for c in companies[20:25]},
+            150: {(c.siren, "vat_number") for c in companies[30:33]},
+            # refusals are seen when the piece is renewed, six months on
+            180: {(c.siren, "attestation_refused") for c in companies[10:20]}
+            | {(c.siren, "attestation_refused") for c in companies[0:3]},
+        }
+        fetched_per_run: dict[int, int] = {}
+        for day in (0, 30, 90, 150, 180):
+            clock.now = clock.now.replace(year=START.year, month=START.month, day=START.day) \
+                + timedelta(days=day)
+            world.today = clock.today
+            if day in events:
+                events[day]()
+            due = {(str(d.supplier.siren), d.kind) for d in portfolio.due()}
+            mark = len(fake.paths)
+            report = portfolio.refresh()
+            asked = fake.piece_requests(sirens, mark)
+            assert asked == dict.fromkeys(due, 1), f"day {day}"  # each due piece once, no other
+            assert report.failures == []
+            fetched_per_run[day] = len(report.fetched)
+            assert {(c.subject, c.what) for c in portfolio.changes()} \
+                == expected_changes.get(day, set()), f"day {day}"
+
+        # first run: every piece; day 90 and 180: the Kbis (90 days) and then everything
+        assert fetched_per_run[0] == 200 * 2 + 40
+        assert fetched_per_run[30] == fetched_per_run[150] == 0
+        assert fetched_per_run[90] == 200
+        assert fetched_per_run[180] == 200 * 2 + 40
+        assert fake.stats()["rate_limited"] == {}
+        assert fake.requests["documents"] == (200 + 40) + (190 + 37)  # one PDF per delivery
+
+        # what was due is gone, except the refusals
+        left = {(str(d.supplier.siren), d.kind, d.reason) for d in portfolio.due()}
+        assert left == {(c.siren, "SocialCertificate", "refused") for c in companies[10:20]} \
+            | {(c.siren, "TaxCertificate", "refused") for c in companies[0:3]}
+
+        # the proof valid on a given day, with its PDF
+        early = portfolio.proof(companies[10].siren, "SocialCertificate", START + timedelta(10))
+        assert early is not None
+        assert early.security_code
+        assert START.isoformat().encode() in portfolio.document(early)
+        late = portfolio.proof(companies[50].siren, dlnuf.SocialCertificate,
+                               START + timedelta(days=200))
+        assert late is not None
+        assert late.checked_at.date() == START + timedelta(days=180)
+        assert portfolio.proof(companies[10].siren, "SocialCertificate",
+                               START + timedelta(days=200)) is None
+
+
+def test_async_refresh_then_nothing_twice(tmp_path, scaled_downloads: None) -> None:
+    companies = [make_company("active", seed=f"vigilance-async-{n}") for n in range(6)]
+    fake = Recording(companies, speedup=SPEEDUP)
+    clock = Clock(START)
+    world = SupplierWorld(fake, today=clock.today)
+
+    async def scenario() -> tuple[int, int, int]:
+        client = _client(is_async=True)
+        assert isinstance(client, dlnuf.AsyncClient)
+        async with client:
+            with AsyncPortfolio(client, tmp_path / "p.db", clock=clock) as portfolio:
+                for c in companies:
+                    portfolio.add(c.siret)
+                first = await portfolio.refresh()
+                again = await portfolio.refresh()
+                return len(first.fetched), len(again.fetched), again.watched
+
+    with fake.mock(base_urls=[STORAGE]), world.installed():
+        fetched, refetched, rewatched = asyncio.run(scenario())
+    assert (fetched, refetched, rewatched) == (18, 0, 0)
+    assert fake.piece_requests([c.siren for c in companies]) == {
+        (c.siren, kind): 1 for c in companies
+        for kind in ("SocialCertificate", "RegistryExtract", "TaxCertificate")
+    }
+
+
+def test_a_transient_fault_records_no_negative_answer(tmp_path, scaled_downloads: None) -> None:
+    companies = [make_company("active", seed=f"vigilance-down-{n}") for n in range(3)]
+    fake = Recording(companies, speedup=SPEEDUP)
+    clock = Clock(START)
+    world = SupplierWorld(fake, today=clock.today)
+    with fake.mock(base_urls=[STORAGE]), world.installed(), _client() as client, \
+            Portfolio(client, tmp_path / "p.db", clock=clock) as portfolio:
+        for c in companies:
+            portfolio.add(c.siret)
+        fake.fail("api_entreprise", 503, times=None)
+        report = portfolio.refresh()
+        assert report.fetched == []
+        assert portfolio.archive() == []
+        assert len(report.failures) == 3 * 3 + 3 * 2  # pieces, identities, VAT numbers
+        assert report.exit_code == 1
+        assert {d.reason for d in portfolio.due()} == {"missing"}
+        fake.clear_faults()
+        again = portfolio.refresh()  # a fault is not an answer: asked again at once
+        assert len(again.fetched) == 9
+        assert again.failures == []
+        assert again.exit_code == 0
+
+
+def test_one_refresh_at_a_time(tmp_path) -> None:
+    with dlnuf.Client(sources=["sandbox"], cache=None) as client, \
+            Portfolio(client, tmp_path / "p.db") as portfolio, \
+            Portfolio(client, tmp_path / "p.db") as other:
+        portfolio.add("55204944776279")
+        with portfolio._lock, pytest.raises(PortfolioBusy, match="another refresh"):
+            other.refresh()
+        assert len(other.refresh().fetched) == 3  # released: the next run goes
+
+
+@pytest.fixture
+def sandbox_portfolio(tmp_path) -> Iterator[Portfolio]:
+    with dlnuf.Client(sources=["sandbox"], cache=None) as client, \
+            Portfolio(client, tmp_path / "p.db") as portfolio:
+        yield portfolio
