@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from ..errors import DlnufError
+from ..errors import ConfigurationError, DlnufError
 
 __all__ = ["InvalidPortfolioFile", "PortfolioBusy"]
 
 
-class InvalidPortfolioFile(DlnufError, ValueError):
+class InvalidPortfolioFile(ConfigurationError, ValueError):
     """A supplier file (CSV) cannot be read: the message names the line and the column.
 
     Nothing of the file is imported: fix the line and import it again.
