@@ -14,6 +14,8 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TextIO
@@ -102,9 +104,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=_proof)
 
 
-def _open(args: argparse.Namespace) -> Portfolio:
+@contextmanager
+def _open(args: argparse.Namespace) -> Iterator[Portfolio]:
+    """The portfolio the options name, with its client; both closed afterwards."""
     path = args.portfolio or os.environ.get("DLNUF_PORTFOLIO") or default_portfolio_path()
-    return Portfolio(make_client(args), path)
+    with make_client(args) as client, Portfolio(client, path) as portfolio:
+        yield portfolio
 
 
 def _write(text: str, output: str | None, out: TextIO) -> None:
@@ -121,7 +126,6 @@ def _add(args: argparse.Namespace, out: TextIO) -> int:
                                  end=args.end, kinds=kinds or None, name=args.name)
         print(f"added {supplier.siret} {supplier.contract} ({', '.join(supplier.kinds)})",
               file=out)
-        portfolio.client.close()
     return 0
 
 
@@ -130,14 +134,12 @@ def _import(args: argparse.Namespace, out: TextIO) -> int:
         raise ConfigurationError(f"no such file: {args.file}")
     with _open(args) as portfolio:
         print(f"imported {portfolio.import_csv(args.file)} suppliers", file=out)
-        portfolio.client.close()
     return 0
 
 
 def _due(args: argparse.Namespace, out: TextIO) -> int:
     with _open(args) as portfolio:
         due = portfolio.due(on=args.on, within=args.within)
-        portfolio.client.close()
     if args.json:
         _write(json.dumps([d.as_dict() for d in due], ensure_ascii=False, indent=2), None, out)
     else:
@@ -156,8 +158,6 @@ def _refresh(args: argparse.Namespace, out: TextIO) -> int:
         except PortfolioBusy as exc:
             print(f"dlnuf: {exc}", file=sys.stderr)
             return BUSY
-        finally:
-            portfolio.client.close()
     if args.json:
         _write(json.dumps(report.as_dict(), ensure_ascii=False, indent=2), None, out)
     else:
@@ -173,7 +173,6 @@ def _changes(args: argparse.Namespace, out: TextIO) -> int:
     with _open(args) as portfolio:
         changes = portfolio.changes(since_run=0 if args.all else None)
         due = portfolio.due()
-        portfolio.client.close()
     if args.format == "json":
         text = changes_json(changes, due)
     elif args.format == "csv":
@@ -193,7 +192,6 @@ def _export(args: argparse.Namespace, out: TextIO) -> int:
             text = json.dumps(portfolio.export(args.siren), ensure_ascii=False, indent=2)
         else:
             text = portfolio.export_csv()
-        portfolio.client.close()
     _write(text, args.output, out)
     return 0
 
@@ -201,7 +199,6 @@ def _export(args: argparse.Namespace, out: TextIO) -> int:
 def _erase(args: argparse.Namespace, out: TextIO) -> int:
     with _open(args) as portfolio:
         print(f"erased {portfolio.erase(args.siren)} records", file=out)
-        portfolio.client.close()
     return 0
 
 
@@ -210,10 +207,8 @@ def _proof(args: argparse.Namespace, out: TextIO) -> int:
         check = portfolio.proof(args.siren, args.kind, args.on)
         if check is None:
             print(f"no {args.kind} of {args.siren} valid on {args.on} is archived", file=out)
-            portfolio.client.close()
             return 3
         _write(json.dumps(check.as_dict(), ensure_ascii=False, indent=2), None, out)
         if args.save:
             Path(args.save).expanduser().write_bytes(portfolio.document(check))
-        portfolio.client.close()
     return 0
