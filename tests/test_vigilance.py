@@ -20,8 +20,8 @@ from dlnuf.ratelimit import MemoryRateLimiter, Quota
 from dlnuf.testing import FakeAddress, make_company
 from dlnuf.testing.evidence import FILES_URL
 from dlnuf.testing.vigilance import SupplierWorld
-from dlnuf.vigilance import AsyncPortfolio, Portfolio, PortfolioBusy
-from vigilance_kit import Clock, Recording, scaled_source, settings
+from dlnuf.vigilance import AsyncPortfolio, InvalidPortfolioFile, Portfolio, PortfolioBusy
+from vigilance_kit import TOKEN, Clock, Recording, scaled_source, settings
 
 SPEEDUP = 300.0
 START = date(2026, 1, 5)
@@ -40,8 +40,11 @@ def _client(
 ) -> dlnuf.Client | dlnuf.AsyncClient:
     config = settings()
     cls = dlnuf.AsyncClient if is_async else dlnuf.Client
+    # Paced at 60 % of the quotas: at 300 times the speed a minute lasts 0.2 s, and in the
+    # 5/min DGFIP window a few ms of scheduling jitter on a loaded machine (two requests
+    # arriving late) would make a 429; on a real minute that slack is seconds.
     return cls(sources=[scaled_source(speedup, config)], settings=config, cache=None,
-               limiter=MemoryRateLimiter())
+               limiter=MemoryRateLimiter(safety=0.6))
 
 
 def _other_vat(siren: str) -> str:
@@ -191,3 +194,91 @@ def sandbox_portfolio(tmp_path) -> Iterator[Portfolio]:
     with dlnuf.Client(sources=["sandbox"], cache=None) as client, \
             Portfolio(client, tmp_path / "p.db") as portfolio:
         yield portfolio
+
+
+# --- On the offline sandbox: due, archive, retention, privacy -----------------------------------
+
+
+def test_due_says_why(sandbox_portfolio: Portfolio) -> None:
+    p = sandbox_portfolio
+    p.add("55204944776279", contract="A")
+    p.add("80467560100012", contract="ended", end=date(2020, 1, 1))
+    assert {(d.kind, d.reason) for d in p.due()} == {
+        ("SocialCertificate", "missing"), ("RegistryExtract", "missing"),
+        ("TaxCertificate", "missing")}
+    p.refresh(watch=False)
+    # the sandbox's URSSAF attestation runs 2023-01-31 .. 2023-07-31
+    assert [d.reason for d in p.due(on=date(2023, 3, 1), within=0)
+            if d.kind == "SocialCertificate"] == []
+    assert [d.reason for d in p.due(on=date(2023, 7, 20), within=15)
+            if d.kind == "SocialCertificate"] == ["expiring"]
+    assert [d.reason for d in p.due(on=date(2023, 8, 1), within=0)
+            if d.kind == "SocialCertificate"] == ["expired"]
+    assert all(d.supplier.contract == "A" for d in p.due())  # the ended contract needs nothing
+
+
+def test_csv_round_trip_and_bad_lines(sandbox_portfolio: Portfolio, tmp_path) -> None:
+    p = sandbox_portfolio
+    p.add("55204944776279", contract="A", start=date(2026, 1, 5), end=date(2026, 12, 31),
+          kinds=[dlnuf.SocialCertificate], name="SNCF")
+    text = p.export_csv()
+    assert text.splitlines()[1] == "55204944776279,A,2026-01-05,2026-12-31,SocialCertificate,SNCF"
+    assert p.remove("55204944776279") == 1
+    assert p.import_csv(text) == 1
+    assert p.export_csv() == text
+    for bad, where in (("siret\n123\n", "line 2"), ("name\nX\n", "no 'siret' column"),
+                       ("siret,start\n55204944776279,31-01-2026\n", "line 2, column start"),
+                       ("siret,kinds\n55204944776279,Kbis\n", "unknown piece kind")):
+        with pytest.raises(InvalidPortfolioFile, match=where):
+            p.import_csv(bad)
+    assert len(p.suppliers) == 1  # nothing of a bad file is kept
+
+
+def test_the_cache_file_is_not_a_portfolio(tmp_path) -> None:
+    cache = f"sqlite:///{tmp_path / 'cache.db'}"
+    with dlnuf.Client(sources=["sandbox"], cache=cache) as client, \
+            pytest.raises(dlnuf.ConfigurationError, match="cache's file"):
+        Portfolio(client, tmp_path / "cache.db")
+
+
+def test_retention_keeps_each_pieces_latest(tmp_path) -> None:
+    clock = Clock(date(2026, 6, 1))
+    with dlnuf.Client(sources=["sandbox"], cache=None) as client, \
+            Portfolio(client, tmp_path / "p.db", clock=clock, retention_days=30) as p:
+        p.add("55204944776279")
+        p.refresh(watch=False)
+        clock.advance(1)
+        p.refresh(watch=False)  # the 2023 pieces, fetched again: the first ones are purged
+        kept = p.archive()
+        assert len(kept) == 3
+        assert {c.checked_at.date() for c in kept} == {date(2026, 6, 2)}
+        assert all(p.document(c) for c in kept if c.has_proof)
+
+
+def test_no_secret_and_no_url_in_the_archive(tmp_path, scaled_downloads: None) -> None:
+    companies = [make_company("sole_trader", seed="vigilance-secret")]
+    fake = Recording(companies, speedup=SPEEDUP)
+    world = SupplierWorld(fake, today=START)
+    with fake.mock(base_urls=[STORAGE]), world.installed(), _client() as client, \
+            Portfolio(client, tmp_path / "p.db", clock=Clock(START)) as portfolio:
+        portfolio.add(companies[0].siret)
+        assert len(portfolio.refresh().fetched) == 3
+    raw = b"".join(f.read_bytes() for f in tmp_path.iterdir())
+    assert TOKEN.encode() not in raw
+    assert b"https://" not in raw
+    assert b"%PDF" in raw  # the proof itself is there
+
+
+def test_changes_compare_rules() -> None:
+    from dlnuf.vigilance.changes import compare, piece_change
+
+    assert compare({}, {"establishment_active": "yes", "address": "1 RUE X"}) == []
+    assert compare({}, {"establishment_active": "no"}) == [
+        ("establishment_closed", None, "no", "alert")]
+    assert compare({"name": "ACME"}, {"name": None}) == []  # withheld is not renamed
+    assert compare({"establishment_active": "no"}, {"establishment_active": "yes"}) == [
+        ("reopened", "no", "yes", "info")]
+    assert piece_change("TaxCertificate", "delivered", "not_found") == (
+        "no_longer_delivered", "TaxCertificate delivered", "TaxCertificate not delivered",
+        "alert")
+    assert piece_change("SocialCertificate", "delivered", "delivered") is None

@@ -174,11 +174,13 @@ class PortfolioStore(Closing):
 
     def purge_checks_before(self, cutoff: date, checked_before: datetime) -> int:
         """Forget checks whose validity ended before ``cutoff`` (or, without a validity,
-        made before ``checked_before``) and the documents no check names any more."""
+        made before ``checked_before``), except each piece's latest, and the documents no
+        check names any more."""
         with self.transaction() as conn:
-            cur = conn.execute(
-                "DELETE FROM checks WHERE (valid_until IS NOT NULL AND valid_until < ?) OR "
-                "(valid_until IS NULL AND checked_at < ?)",
+            cur = conn.execute(  # the latest check of a piece is its state: always kept
+                "DELETE FROM checks WHERE ((valid_until IS NOT NULL AND valid_until < ?) OR "
+                "(valid_until IS NULL AND checked_at < ?)) AND id NOT IN "
+                "(SELECT max(id) FROM checks GROUP BY siren, kind)",
                 (cutoff.isoformat(), checked_before.timestamp()),
             )
             conn.execute(
@@ -347,6 +349,9 @@ class PortfolioStore(Closing):
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if self.path is not None:
                 conn.execute("PRAGMA journal_mode = WAL")
+                # Committed answers survive a crash of the process; a power cut may lose the
+                # last ones, which the next run simply fetches again.
+                conn.execute("PRAGMA synchronous = NORMAL")
             for statement in _SCHEMA:
                 conn.execute(statement)
         except (sqlite3.Error, OSError) as exc:
