@@ -86,7 +86,7 @@ def test_watch_on_the_sandbox(tmp_path: Path) -> None:
 
 @pytest.fixture
 def server() -> Iterator[tuple[FakeServer, Recording, list[str]]]:
-    companies = [make_company("active", seed=f"vigilance-cli-{n}") for n in range(5)]
+    companies = [make_company("active", seed=f"vigilance-cli-{n}") for n in range(8)]
     fake = Recording(companies)
     httpd = FakeServer(fake)
     world = SupplierWorld(fake, today=date.today(), files_url=httpd.url + "/files")
@@ -138,15 +138,15 @@ def test_two_processes_one_busy_one_killed_and_resumed(
     finally:
         first.wait(timeout=30)
     kept = _checks(db)
-    assert 2 <= kept < 10
+    assert 2 <= kept < 16
 
     resumed = watch("refresh", "--portfolio", str(db), env=env)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    assert f"{10 - kept} pieces fetched" in resumed.stdout  # only what the killed run missed
+    assert f"{16 - kept} pieces fetched" in resumed.stdout  # only what the killed run missed
     with dlnuf.Client(sources=["sandbox"], cache=None) as client, \
             Portfolio(client, db) as portfolio:
         per_piece = Counter((str(c.siren), c.kind) for c in portfolio.archive())
         assert set(per_piece.values()) == {1}
-        assert len(per_piece) == 10
+        assert len(per_piece) == 16
         assert all(c.has_proof for c in portfolio.archive() if c.kind == "SocialCertificate")
         assert portfolio.due() == []

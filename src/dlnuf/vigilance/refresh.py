@@ -60,6 +60,16 @@ class Task:
     pool: str
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A fetch's result worth recording: the fact (or the ``NotFound`` answered) and the
+    document to download."""
+
+    fact: Fact | None
+    missing: NotFound | None
+    document: Document | None
+
+
 @dataclass
 class RefreshReport:
     """What a run did: fetched pieces, failures, changes, and what is still due after it."""
@@ -184,6 +194,22 @@ class Refresher:
         """Whether ``task`` must not run (the run was aborted, or its kind stopped)."""
         return self._abort is not None or task.kind in self._stopped
 
+    def answered(self, task: Task, fact: Fact | None, error: DlnufError | None) -> Answer | None:
+        """What a fetch's result means: an :class:`Answer` to record (a fact, or a
+        ``NotFound`` that is an answer about the company), else ``None`` (a failure,
+        reported and not recorded: asked again next run)."""
+        if isinstance(error, NotFound):
+            return Answer(None, error, None)
+        if isinstance(error, UnsupportedKind):
+            return None
+        if error is not None:
+            self.failed(task, error)
+            return None
+        if fact is None or fact.provenance.stale:
+            self.failed(task, _stale(task))
+            return None
+        return Answer(fact, None, _document(fact))
+
     def failed(self, task: Task, error: DlnufError) -> None:
         """A fetch failed: reported, retried next run; a credentials error stops the run."""
         with self._lock:
@@ -283,28 +309,19 @@ def run_sync(refresher: Refresher, client: Client) -> RefreshReport:
     pools = refresher.plan()
 
     def one(task: Task) -> None:
-        fact: Fact | None = None
-        missing: NotFound | None = None
-        content: bytes | None = None
         try:
-            fact = client.get(task.ident, task.kind)
-        except NotFound as exc:
-            missing = exc
-        except UnsupportedKind:
-            return
+            answer = refresher.answered(task, client.get(task.ident, task.kind), None)
         except DlnufError as exc:
-            refresher.failed(task, exc)
+            answer = refresher.answered(task, None, exc)
+        if answer is None:
             return
-        if fact is not None and fact.provenance.stale:
-            refresher.failed(task, _stale(task))
-            return
-        document = _document(fact) if fact is not None else None
-        if document is not None:
+        content = None
+        if answer.document is not None:
             try:
-                content = client.fetch_document(document)
+                content = client.fetch_document(answer.document)
             except DlnufError as exc:
                 refresher.failed(task, exc)
-        refresher.record(task, fact, missing, content)
+        refresher.record(task, answer.fact, answer.missing, content)
 
     def drain(queue: deque[Task], lock: threading.Lock) -> None:
         while True:
@@ -333,28 +350,19 @@ async def run_async(refresher: Refresher, client: AsyncClient) -> RefreshReport:
     pools = refresher.plan()
 
     async def one(task: Task) -> None:
-        fact: Fact | None = None
-        missing: NotFound | None = None
-        content: bytes | None = None
         try:
-            fact = await client.get(task.ident, task.kind)
-        except NotFound as exc:
-            missing = exc
-        except UnsupportedKind:
-            return
+            answer = refresher.answered(task, await client.get(task.ident, task.kind), None)
         except DlnufError as exc:
-            refresher.failed(task, exc)
+            answer = refresher.answered(task, None, exc)
+        if answer is None:
             return
-        if fact is not None and fact.provenance.stale:
-            refresher.failed(task, _stale(task))
-            return
-        document = _document(fact) if fact is not None else None
-        if document is not None:
+        content = None
+        if answer.document is not None:
             try:
-                content = await client.fetch_document(document)
+                content = await client.fetch_document(answer.document)
             except DlnufError as exc:
                 refresher.failed(task, exc)
-        await asyncio.to_thread(refresher.record, task, fact, missing, content)
+        await asyncio.to_thread(refresher.record, task, answer.fact, answer.missing, content)
 
     async def drain(queue: deque[Task]) -> None:
         while queue:
