@@ -346,8 +346,9 @@ def run_sync(refresher: Refresher, client: Client) -> RefreshReport:
 
 
 async def run_async(refresher: Refresher, client: AsyncClient) -> RefreshReport:
-    """Run the plan with the asyncio client: a few tasks per quota pool."""
-    pools = refresher.plan()
+    """Run the plan with the asyncio client: a few tasks per quota pool (the portfolio's
+    file is read and written off the event loop)."""
+    pools = await asyncio.to_thread(refresher.plan)
 
     async def one(task: Task) -> None:
         try:
