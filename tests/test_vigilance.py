@@ -282,3 +282,16 @@ def test_changes_compare_rules() -> None:
         "no_longer_delivered", "TaxCertificate delivered", "TaxCertificate not delivered",
         "alert")
     assert piece_change("SocialCertificate", "delivered", "delivered") is None
+
+
+def test_the_vigilance_page_runs(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/vigilance.md's Python blocks, in order, in one namespace, on the sandbox."""
+    import re
+    from pathlib import Path
+
+    monkeypatch.chdir(tmp_path)
+    page = Path(__file__).resolve().parents[1] / "docs" / "vigilance.md"
+    namespace: dict[str, object] = {}
+    for block in re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S):
+        exec(compile(block, str(page), "exec"), namespace)  # noqa: S102 - our own page
+    assert namespace["everything"]
