@@ -68,6 +68,7 @@ def test_watch_on_the_sandbox(tmp_path: Path) -> None:
     assert "<b>B</b>" not in page
     csv_text = watch("changes", "--format", "csv", *common).stdout
     assert "41410106300017,establishment_closed" in csv_text
+    assert "41410106300017,company_closed" in csv_text
 
     pdf = tmp_path / "proof.pdf"
     proof = watch("proof", "552049447", "SocialCertificate", "--on", "2023-03-01",
