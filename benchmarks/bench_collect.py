@@ -25,10 +25,12 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from common import scaled_api_entreprise
+
 import dlnuf
 from dlnuf.config import Settings
 from dlnuf.facts.base import Fact
-from dlnuf.ratelimit import MemoryRateLimiter, Quota
+from dlnuf.ratelimit import MemoryRateLimiter
 from dlnuf.sources.api_entreprise import ENDPOINTS, ApiEntreprise
 from dlnuf.testing import FakeUpstreams, make_company
 from dlnuf.testing import payloads as kit
@@ -52,13 +54,8 @@ def _settings() -> Settings:
 def _source(speedup: float) -> ApiEntreprise:
     """API Entreprise told the fake's limits: the documented ones, ``speedup`` times per
     minute (what the fake's ``RateLimit-Limit`` headers say)."""
-
-    class Scaled(ApiEntreprise):
-        def quota(self, kind: type[Fact]) -> Quota:
-            documented = super().quota(kind)
-            return Quota(documented.pool, int(documented.limit * speedup), documented.period)
-
-    return Scaled(_settings())
+    source: ApiEntreprise = scaled_api_entreprise(_settings(), speedup)
+    return source
 
 
 def _floor(speedup: float) -> tuple[float, str, dict[str, int]]:

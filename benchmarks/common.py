@@ -217,3 +217,18 @@ def machine_info() -> dict[str, Any]:
 def dump(data: Any) -> str:
     """``data`` as indented JSON (for results files)."""
     return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def scaled_api_entreprise(settings: Any, speedup: float) -> Any:
+    """API Entreprise told a sped-up fake's limits: the documented quotas, ``speedup``
+    times per minute (what that fake's ``RateLimit-Limit`` headers say)."""
+    from dlnuf.facts.base import Fact
+    from dlnuf.ratelimit import Quota
+    from dlnuf.sources.api_entreprise import ApiEntreprise
+
+    class Scaled(ApiEntreprise):
+        def quota(self, kind: type[Fact]) -> Quota:
+            documented = super().quota(kind)
+            return Quota(documented.pool, int(documented.limit * speedup), documented.period)
+
+    return Scaled(settings)

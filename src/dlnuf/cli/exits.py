@@ -8,6 +8,7 @@
 4    configuration: a bad setting or ``DLNUF_*`` variable, a missing or refused
      token, no configured source provides what was asked
 5    upstream error: the upstream answered something dlnuf cannot use
+6    something to act on (``dlnuf watch``: changes found, or pieces due)
 130  interrupted (Ctrl-C)
 141  output closed early (``dlnuf ... | head -1``)
 ==== ===========================================================================
@@ -27,8 +28,10 @@ from ..errors import (
     UnsupportedKind,
     Withheld,
 )
+from ..vigilance.errors import InvalidPortfolioFile
 
 __all__ = [
+    "ACT",
     "BROKEN_PIPE",
     "CONFIGURATION",
     "INTERRUPTED",
@@ -48,6 +51,7 @@ USAGE = 2
 TRANSIENT = 3
 CONFIGURATION = 4
 UPSTREAM = 5
+ACT = 6
 INTERRUPTED = 130
 BROKEN_PIPE = 141
 
@@ -61,7 +65,7 @@ class UsageError(ConfigurationError):
 
 def exit_code(error: BaseException) -> int:
     """The exit status for ``error``."""
-    if isinstance(error, UsageError | InvalidIdentifier):
+    if isinstance(error, UsageError | InvalidIdentifier | InvalidPortfolioFile):
         return USAGE
     if isinstance(error, ConfigurationError | Unauthorized | Forbidden | UnsupportedKind):
         return CONFIGURATION

@@ -514,6 +514,12 @@ class FakeUpstreams:
 
     def _dispatch(self, request: httpx.Request) -> _Outcome:
         found = source_of(request.url.path)
+        if found is None and "/files/" in request.url.path:  # documents' pre-signed URLs
+            with self._lock:
+                self.requests["documents"] += 1
+            name = request.url.path.rsplit("/files/", 1)[-1].encode()
+            return _Outcome(_raw(200, b"%PDF-1.4\n% dlnuf fake document " + name
+                                 + b"\n%%EOF\n", "application/pdf"))
         if found is None:
             body = {"error": f"no fake upstream answers {request.url.path!r}"}
             return _Outcome(_response(404, body))
