@@ -25,7 +25,9 @@ __all__ = [
     "LegallyUnavailable",
     "NotFound",
     "RateLimited",
+    "RefusedUrl",
     "RequestInFlight",
+    "ResponseTooLarge",
     "Unauthorized",
     "UnexpectedPayload",
     "UnsupportedKind",
@@ -171,3 +173,13 @@ class RateLimited(UpstreamError):
     """The upstream quota is exhausted (HTTP 429). Never a negative answer: retry later."""
 
     transient = True
+
+
+class ResponseTooLarge(UnexpectedPayload):
+    """An answer grew past the configured cap while being read (``max_response_bytes``,
+    ``max_document_bytes``): it was dropped, nothing was kept."""
+
+
+class RefusedUrl(UpstreamError):
+    """dlnuf refused to send a request to a URL: a redirect to another origin on an API
+    call, or a document URL outside the document URL policy (``document_urls``)."""
