@@ -231,8 +231,10 @@ def _redirected(w: World, fact: Any) -> None:
 
 
 def _withheld(w: World, fact: Any) -> None:
-    assert fact.legal_name is None and "legal_name" in fact.withheld
-    assert fact.address.street_name is None and fact.address.postal_lines == ()
+    assert fact.legal_name is None
+    assert "legal_name" in fact.withheld
+    assert fact.address.street_name is None
+    assert fact.address.postal_lines == ()
     assert fact.provenance.public is True
 
 
@@ -372,7 +374,8 @@ def test_fault_matrix(source: str, cell: Cell, origin: Hostile, foreign: Hostile
     elapsed = time.monotonic() - started
     assert isinstance(outcome, cell.outcome), outcome
     if isinstance(outcome, DlnufError):
-        assert not _leaks(str(outcome)) and not _leaks(repr(outcome)), outcome
+        assert not _leaks(str(outcome)), outcome
+        assert not _leaks(repr(outcome)), outcome
     elif cell.check is not None:
         cell.check(w, outcome)
     state = _cache_state(cache, source, scope, siret)  # facts are kept under the SIRET asked
@@ -380,7 +383,8 @@ def test_fault_matrix(source: str, cell: Cell, origin: Hostile, foreign: Hostile
     _no_credential_abroad(foreign)
     if cell.outcome is RefusedUrl:
         assert foreign.seen == [], "a redirect to another origin must not be followed"
-        assert "127.0.0.2" in str(outcome) and "steal" not in str(outcome)
+        assert "127.0.0.2" in str(outcome)
+        assert "steal" not in str(outcome)
     assert elapsed < 4.0, f"no cell may hang ({elapsed:.1f} s)"
 
 
