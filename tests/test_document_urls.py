@@ -1,0 +1,115 @@
+"""Document downloads: the URL policy (every hop) and the size cap, over real loopback HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+import dlnuf
+from dlnuf.cache import MemoryCache
+from dlnuf.documents import document_key
+from dlnuf.errors import ConfigurationError, RefusedUrl, ResponseTooLarge
+from dlnuf.facts.evidence import Document
+from dlnuf.urlpolicy import UrlPolicy, is_local_host
+from hostile import Hostile, raw, redirect
+
+PDF = b"%PDF-1.4 a small certificate"
+
+
+@pytest.fixture(scope="module")
+def local() -> Iterator[Hostile]:
+    server = Hostile("127.0.0.1")
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def other() -> Iterator[Hostile]:
+    server = Hostile("127.0.0.2")
+    yield server
+    server.close()
+
+
+def _client(**given: object) -> dlnuf.Client:
+    return dlnuf.Client(sources=["sandbox"], cache=MemoryCache(), **given)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://example.org/doc.pdf", "not https"),
+        ("https://127.0.0.1/doc.pdf", "non-public address 127.0.0.1"),
+        ("https://169.254.169.254/latest/meta-data", "non-public address 169.254.169.254"),
+        ("https://10.1.2.3/doc.pdf", "non-public address 10.1.2.3"),
+        ("https://[::1]/doc.pdf", "non-public address ::1"),
+        ("https://localhost/doc.pdf", "non-public address"),
+    ],
+)
+def test_a_document_url_outside_the_default_policy_is_refused(url: str, why: str) -> None:
+    with _client() as client, pytest.raises(RefusedUrl, match=why) as caught:
+        client.fetch_document(Document(url=url + "?X-Amz-Signature=secret"))
+    assert "secret" not in str(caught.value)
+    assert "document_urls" in str(caught.value)  # says how to widen it
+
+
+def test_a_redirect_hop_to_a_private_address_is_refused(local: Hostile, other: Hostile) -> None:
+    """The first URL is allowed (its host listed), the hop to another local host is not."""
+    other.route("/doc.pdf", raw(PDF, content_type="application/pdf"))
+    local.route("/start.pdf", redirect(f"{other.url}/doc.pdf"))
+    with _client(document_urls="public-https,127.0.0.1") as client, pytest.raises(
+        RefusedUrl, match=r"127\.0\.0\.2"
+    ):
+        client.fetch_document(Document(url=f"{local.url}/start.pdf"))
+    assert other.seen == []
+
+
+def test_a_local_base_url_allows_its_own_host(local: Hostile) -> None:
+    """A fake server on loopback, configured as a source's base URL, serves documents."""
+    local.route("/doc.pdf", raw(PDF, content_type="application/pdf"))
+    with _client(base_urls={"api_entreprise": local.url}) as client:
+        assert client.fetch_document(Document(url=f"{local.url}/doc.pdf")) == PDF
+
+
+def test_a_followed_hop_within_the_policy_sends_no_credential(
+    local: Hostile, other: Hostile
+) -> None:
+    other.route("/doc.pdf", raw(PDF, content_type="application/pdf"))
+    local.route("/start.pdf", redirect(f"{other.url}/doc.pdf"))
+    with _client(document_urls="any") as client:
+        assert client.fetch_document(Document(url=f"{local.url}/start.pdf")) == PDF
+    assert all("authorization" not in h for h in other.headers_seen())
+
+
+def test_a_document_over_the_cap_is_dropped_and_not_kept(local: Hostile) -> None:
+    local.route("/big.pdf", raw(b"%PDF" + b"0" * 300_000, content_type="application/pdf"))
+    document = Document(url=f"{local.url}/big.pdf")
+    with _client(document_urls="any", max_document_bytes=100_000) as client:
+        with pytest.raises(ResponseTooLarge, match="max_document_bytes"):
+            client.fetch_document(document)
+        assert client.cache is not None
+        assert client.cache.get(document_key(document)) is None
+
+
+def test_the_async_client_applies_the_same_policy(local: Hostile) -> None:
+    local.route("/doc.pdf", raw(PDF, content_type="application/pdf"))
+
+    async def run() -> None:
+        async with dlnuf.AsyncClient(sources=["sandbox"], cache=None) as client:
+            with pytest.raises(RefusedUrl, match="not https"):
+                await client.fetch_document(Document(url=f"{local.url}/doc.pdf"))
+
+    asyncio.run(run())
+
+
+def test_the_policy_setting_is_validated() -> None:
+    with pytest.raises(ConfigurationError, match="document_urls"):
+        UrlPolicy.parse("everything")
+    policy = UrlPolicy.parse("https, Files.Example.org")
+    assert policy.mode == "https"
+    assert "files.example.org" in policy.hosts
+    policy.check(httpx.URL("http://files.example.org/a.pdf"))  # listed: allowed
+    assert is_local_host("127.0.0.5")
+    assert not is_local_host("entreprise.api.gouv.fr")
