@@ -63,7 +63,25 @@ class InvalidIdentifier(DlnufError, ValueError):
         self.value = value
         self.reason = reason
         self.detail = detail
-        super().__init__(f"invalid {self.label} {value!r}: {detail}")
+        super().__init__(f"invalid {self.label} {_echo(value)}: {detail}")
+
+
+_ECHO = 40
+"""The most characters of a bad input an error message repeats."""
+
+
+def _echo(value: object) -> str:
+    """``repr(value)`` cut to :data:`_ECHO` characters, never raising (the input is foreign:
+    a huge string, or an object whose ``__repr__`` fails)."""
+    if isinstance(value, str) and len(value) > _ECHO:
+        return f"{value[:_ECHO]!r}… ({len(value)} characters)"
+    try:
+        shown = repr(value)
+    except Exception:
+        return f"<{type(value).__name__} object>"
+    if not isinstance(shown, str):
+        return f"<{type(value).__name__} object>"
+    return shown if len(shown) <= _ECHO else shown[:_ECHO] + "…"
 
 
 class InvalidSiret(InvalidIdentifier):
