@@ -13,8 +13,8 @@ from dlnuf.cache import MemoryCache
 from dlnuf.documents import document_key
 from dlnuf.errors import ConfigurationError, RefusedUrl, ResponseTooLarge
 from dlnuf.facts.evidence import Document
+from dlnuf.testing.hostile import Hostile, raw, redirect
 from dlnuf.urlpolicy import UrlPolicy, is_local_host
-from hostile import Hostile, raw, redirect
 
 PDF = b"%PDF-1.4 a small certificate"
 

@@ -39,16 +39,7 @@ from dlnuf.facts.identity import Identity
 from dlnuf.ratelimit import MemoryRateLimiter
 from dlnuf.redaction import MIN_ECHO
 from dlnuf.testing.companies import FakeCompany, make_company
-from dlnuf.testing.payloads import (
-    api_entreprise_error,
-    api_entreprise_establishment,
-    insee_error,
-    insee_response,
-    recherche_error,
-    recherche_result,
-    recherche_search,
-)
-from hostile import (
+from dlnuf.testing.hostile import (
     Behaviour,
     Hostile,
     gzip_bomb,
@@ -58,6 +49,15 @@ from hostile import (
     raw,
     redirect,
     trickle,
+)
+from dlnuf.testing.payloads import (
+    api_entreprise_error,
+    api_entreprise_establishment,
+    insee_error,
+    insee_response,
+    recherche_error,
+    recherche_result,
+    recherche_search,
 )
 
 INSEE_KEY = "K3yOfTheInseeIntegration0123456789abcdef"

@@ -15,8 +15,8 @@ from dlnuf.cache import open_cache
 from dlnuf.errors import ConfigurationError, Forbidden, InvalidSiret
 from dlnuf.redaction import REDACTED, redact, secret_parts
 from dlnuf.testing.companies import make_company
+from dlnuf.testing.hostile import Hostile, nested
 from dlnuf.transport import error_from_response
-from hostile import Hostile, nested
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkbG51Zi1zdWJqZWN0In0.c2lnbmF0dXJlLXBhcnQtb2YtaXQ"
 

@@ -1,5 +1,5 @@
-"""A purpose-built loopback HTTP server for fault tests: trickled bodies, redirects to a
-second origin, gzip bombs, huge and deeply nested bodies, HTML pages.
+"""A hostile loopback HTTP server for fault tests and benchmarks: trickled bodies,
+redirects to a second origin, gzip bombs, huge and deeply nested bodies, HTML pages.
 
 ``Hostile(host)`` serves on ``host`` (``127.0.0.1``, ``127.0.0.2``: two origins on one
 machine). ``server.route(path, behaviour)`` sets what a path answers (any query);
@@ -17,6 +17,11 @@ import zlib
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+__all__ = [
+    "Behaviour", "Hostile", "gzip_bomb", "gzipped", "huge", "json_body", "nested", "raw",
+    "redirect", "send", "trickle",
+]
 
 Behaviour = Callable[[BaseHTTPRequestHandler], None]
 
@@ -147,3 +152,20 @@ def gzipped(payload: Any) -> Behaviour:
 def nested(depth: int = 100_000) -> Behaviour:
     """A JSON body nested ``depth`` deep."""
     return raw(b'{"a":' * 1 + b"[" * depth + b"]" * depth + b"}")
+
+
+def huge(size: int, chunk: int = 1024 * 1024, content_type: str = "application/pdf") -> Behaviour:
+    """A 200 of ``size`` bytes written ``chunk`` at a time (never held whole in memory)."""
+    block = b"0" * chunk
+
+    def behave(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", content_type)
+        h.send_header("Content-Length", str(size))
+        h.end_headers()
+        left = size
+        while left > 0:
+            h.wfile.write(block[: min(chunk, left)])
+            left -= chunk
+
+    return behave
