@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -113,3 +114,37 @@ def test_the_policy_setting_is_validated() -> None:
     policy.check(httpx.URL("http://files.example.org/a.pdf"))  # listed: allowed
     assert is_local_host("127.0.0.5")
     assert not is_local_host("entreprise.api.gouv.fr")
+
+
+def test_download_names_come_from_the_kind_siret_and_date_never_the_url(
+    local: Hostile, tmp_path: Path
+) -> None:
+    """`dlnuf evidence --download`: hostile URLs (NUL, newline, backslashes, 300 characters)
+    neither abort the other downloads nor shape a file name."""
+    from dlnuf.cli.evidence import _download
+    from dlnuf.dossier import Dossier
+    from dlnuf.facts import Provenance, Qualification, RgeCertification
+    from dlnuf.identifiers import Siret
+
+    local.route("*", raw(PDF, content_type="application/pdf"))
+    names = ["a%00b.pdf", "line%0Abreak.pdf", "..%5C..%5Cevil.pdf", "x" * 300 + ".pdf"]
+    fact = RgeCertification(
+        details=tuple(
+            Qualification(code=str(90 + i), document=Document(url=f"{local.url}/{name}"))
+            for i, name in enumerate(names)
+        ),
+        provenance=Provenance(source="api_entreprise", endpoint="/v3/ademe/x"),
+    )
+    siret = Siret("55204944776279")
+    dossier = Dossier(siret, facts={RgeCertification: fact})
+    folder = tmp_path / "out"
+    with _client(document_urls="any") as client:
+        saved = _download(client, dossier, folder)
+    files = sorted(p.name for p in folder.iterdir())
+    day = f"{fact.provenance.fetched_at:%Y-%m-%d}"
+    assert files == sorted(
+        f"RgeCertification-{siret}-{day}{'' if n == 1 else f'-{n}'}.pdf" for n in range(1, 5)
+    )
+    assert all((folder / name).read_bytes() == PDF for name in files)
+    assert len(saved["RgeCertification"]) == 4
+    assert list(tmp_path.iterdir()) == [folder]  # nothing escaped the folder

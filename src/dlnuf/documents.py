@@ -45,6 +45,7 @@ __all__ = [
     "document_fields",
     "document_key",
     "documents_of",
+    "download_name",
     "fetch_async",
     "fetch_sync",
 ]
@@ -191,6 +192,24 @@ async def fetch_async(
     except DlnufError as exc:
         raise documents.failed(document, exc) from None
     return documents.keep(document, response)
+
+
+_EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
+
+
+def download_name(kind: type[Any], ident: str, fact: Any, document: Document, number: int) -> str:
+    """A safe file name for a downloaded document: ``<Kind>-<SIRET>-<date>[-n].<ext>``.
+
+    Built from the fact's kind, the identifier and the day it was fetched, never from
+    the URL (an upstream URL may hold a NUL byte, a newline, a backslash, ``..`` or
+    hundreds of characters); the extension comes from the media type.
+    """
+    provenance = getattr(fact, "provenance", None)
+    fetched = getattr(provenance, "fetched_at", None) or utcnow()
+    ext = _EXTENSIONS.get(document.media_type, ".bin")
+    digits = "".join(c for c in str(ident) if c.isascii() and c.isdigit())[:14] or "unknown"
+    suffix = "" if number == 1 else f"-{number}"
+    return f"{kind.__name__}-{digits}-{fetched:%Y-%m-%d}{suffix}{ext}"
 
 
 def documents_of(value: Any) -> Iterator[Document]:
