@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import sys
 import threading
 import time
 import zlib
@@ -24,6 +25,16 @@ __all__ = [
 ]
 
 Behaviour = Callable[[BaseHTTPRequestHandler], None]
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client hanging up (it gave up on a bomb or a trickle) is expected, not an error."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class Hostile:
@@ -55,7 +66,7 @@ class Hostile:
 
             do_GET = do_POST = _serve
 
-        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.server = _QuietServer((host, 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://{host}:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
