@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -18,20 +17,6 @@ from dlnuf.testing.hostile import Hostile, raw, redirect
 from dlnuf.urlpolicy import UrlPolicy, is_local_host
 
 PDF = b"%PDF-1.4 a small certificate"
-
-
-@pytest.fixture(scope="module")
-def local() -> Iterator[Hostile]:
-    server = Hostile("127.0.0.1")
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="module")
-def other() -> Iterator[Hostile]:
-    server = Hostile("127.0.0.2")
-    yield server
-    server.close()
 
 
 def _client(**given: object) -> dlnuf.Client:
@@ -56,37 +41,37 @@ def test_a_document_url_outside_the_default_policy_is_refused(url: str, why: str
     assert "document_urls" in str(caught.value)  # says how to widen it
 
 
-def test_a_redirect_hop_to_a_private_address_is_refused(local: Hostile, other: Hostile) -> None:
-    """The first URL is allowed (its host listed), the hop to another local host is not."""
-    other.route("/doc.pdf", raw(PDF, content_type="application/pdf"))
-    local.route("/start.pdf", redirect(f"{other.url}/doc.pdf"))
+def test_a_redirect_hop_to_a_private_address_is_refused(origin: Hostile, foreign: Hostile) -> None:
+    """The first URL is allowed (its host listed), the hop to another origin host is not."""
+    foreign.route("/doc.pdf", raw(PDF, content_type="application/pdf"))
+    origin.route("/start.pdf", redirect(f"{foreign.url}/doc.pdf"))
     with _client(document_urls="public-https,127.0.0.1") as client, pytest.raises(
         RefusedUrl, match=r"127\.0\.0\.2"
     ):
-        client.fetch_document(Document(url=f"{local.url}/start.pdf"))
-    assert other.seen == []
+        client.fetch_document(Document(url=f"{origin.url}/start.pdf"))
+    assert foreign.seen == []
 
 
-def test_a_local_base_url_allows_its_own_host(local: Hostile) -> None:
+def test_a_local_base_url_allows_its_own_host(origin: Hostile) -> None:
     """A fake server on loopback, configured as a source's base URL, serves documents."""
-    local.route("/doc.pdf", raw(PDF, content_type="application/pdf"))
-    with _client(base_urls={"api_entreprise": local.url}) as client:
-        assert client.fetch_document(Document(url=f"{local.url}/doc.pdf")) == PDF
+    origin.route("/doc.pdf", raw(PDF, content_type="application/pdf"))
+    with _client(base_urls={"api_entreprise": origin.url}) as client:
+        assert client.fetch_document(Document(url=f"{origin.url}/doc.pdf")) == PDF
 
 
 def test_a_followed_hop_within_the_policy_sends_no_credential(
-    local: Hostile, other: Hostile
+    origin: Hostile, foreign: Hostile
 ) -> None:
-    other.route("/doc.pdf", raw(PDF, content_type="application/pdf"))
-    local.route("/start.pdf", redirect(f"{other.url}/doc.pdf"))
+    foreign.route("/doc.pdf", raw(PDF, content_type="application/pdf"))
+    origin.route("/start.pdf", redirect(f"{foreign.url}/doc.pdf"))
     with _client(document_urls="any") as client:
-        assert client.fetch_document(Document(url=f"{local.url}/start.pdf")) == PDF
-    assert all("authorization" not in h for h in other.headers_seen())
+        assert client.fetch_document(Document(url=f"{origin.url}/start.pdf")) == PDF
+    assert all("authorization" not in h for h in foreign.headers_seen())
 
 
-def test_a_document_over_the_cap_is_dropped_and_not_kept(local: Hostile) -> None:
-    local.route("/big.pdf", raw(b"%PDF" + b"0" * 300_000, content_type="application/pdf"))
-    document = Document(url=f"{local.url}/big.pdf")
+def test_a_document_over_the_cap_is_dropped_and_not_kept(origin: Hostile) -> None:
+    origin.route("/big.pdf", raw(b"%PDF" + b"0" * 300_000, content_type="application/pdf"))
+    document = Document(url=f"{origin.url}/big.pdf")
     with _client(document_urls="any", max_document_bytes=100_000) as client:
         with pytest.raises(ResponseTooLarge, match="max_document_bytes"):
             client.fetch_document(document)
@@ -94,13 +79,13 @@ def test_a_document_over_the_cap_is_dropped_and_not_kept(local: Hostile) -> None
         assert client.cache.get(document_key(document)) is None
 
 
-def test_the_async_client_applies_the_same_policy(local: Hostile) -> None:
-    local.route("/doc.pdf", raw(PDF, content_type="application/pdf"))
+def test_the_async_client_applies_the_same_policy(origin: Hostile) -> None:
+    origin.route("/doc.pdf", raw(PDF, content_type="application/pdf"))
 
     async def run() -> None:
         async with dlnuf.AsyncClient(sources=["sandbox"], cache=None) as client:
             with pytest.raises(RefusedUrl, match="not https"):
-                await client.fetch_document(Document(url=f"{local.url}/doc.pdf"))
+                await client.fetch_document(Document(url=f"{origin.url}/doc.pdf"))
 
     asyncio.run(run())
 
@@ -117,20 +102,20 @@ def test_the_policy_setting_is_validated() -> None:
 
 
 def test_download_names_come_from_the_kind_siret_and_date_never_the_url(
-    local: Hostile, tmp_path: Path
+    origin: Hostile, tmp_path: Path
 ) -> None:
     """`dlnuf evidence --download`: hostile URLs (NUL, newline, backslashes, 300 characters)
-    neither abort the other downloads nor shape a file name."""
+    neither abort the foreign downloads nor shape a file name."""
     from dlnuf.cli.evidence import _download
     from dlnuf.dossier import Dossier
     from dlnuf.facts import Provenance, Qualification, RgeCertification
     from dlnuf.identifiers import Siret
 
-    local.route("*", raw(PDF, content_type="application/pdf"))
+    origin.route("*", raw(PDF, content_type="application/pdf"))
     names = ["a%00b.pdf", "line%0Abreak.pdf", "..%5C..%5Cevil.pdf", "x" * 300 + ".pdf"]
     fact = RgeCertification(
         details=tuple(
-            Qualification(code=str(90 + i), document=Document(url=f"{local.url}/{name}"))
+            Qualification(code=str(90 + i), document=Document(url=f"{origin.url}/{name}"))
             for i, name in enumerate(names)
         ),
         provenance=Provenance(source="api_entreprise", endpoint="/v3/ademe/x"),

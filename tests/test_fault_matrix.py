@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -74,20 +74,6 @@ class KeptCache(MemoryCache):
 
     def close(self) -> None:
         pass
-
-
-@pytest.fixture(scope="module")
-def origin() -> Iterator[Hostile]:
-    server = Hostile("127.0.0.1")
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="module")
-def foreign() -> Iterator[Hostile]:
-    server = Hostile("127.0.0.2")
-    yield server
-    server.close()
 
 
 # -- what each source asks and answers ---------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -19,13 +18,6 @@ from dlnuf.testing.hostile import Hostile, nested
 from dlnuf.transport import error_from_response
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkbG51Zi1zdWJqZWN0In0.c2lnbmF0dXJlLXBhcnQtb2YtaXQ"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[Hostile]:
-    hostile = Hostile("127.0.0.1")
-    yield hostile
-    hostile.close()
 
 
 def test_a_huge_invalid_input_is_not_echoed_whole() -> None:
@@ -93,13 +85,13 @@ def test_the_redis_advice_names_the_port_of_the_url() -> None:
     assert "6379" not in str(caught.value)
 
 
-def test_the_cli_reports_a_deeply_nested_body_without_a_traceback(server: Hostile) -> None:
+def test_the_cli_reports_a_deeply_nested_body_without_a_traceback(origin: Hostile) -> None:
     """A body nested 100 000 deep used to escape as RecursionError and a traceback."""
     company = make_company("active", seed="cli-nested")
-    server.route("/search", nested(100_000))
+    origin.route("/search", nested(100_000))
     env = {
         **os.environ,
-        "DLNUF_RECHERCHE_ENTREPRISES_URL": server.url,
+        "DLNUF_RECHERCHE_ENTREPRISES_URL": origin.url,
         "DLNUF_CACHE": "",
         "DLNUF_SOURCES": "recherche_entreprises",
     }
