@@ -446,3 +446,27 @@ def test_matrix_figures() -> None:
     for cell in CELLS:
         assert f"| {cell.name} |" in page, cell.name
     assert copy.copy(CELLS) == CELLS
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_an_unmasked_partially_diffusible_person_never_fills_a_public_form(
+    source: str, origin: Hostile, foreign: Hostile
+) -> None:
+    """Whichever endpoint answered, DC1, DC2, the DUME and the CERFA on the public path
+    get neither the person's name nor the street, as if the upstream had sent [ND]."""
+    from dlnuf.forms import DC1, DC2, Cerfa12156Identity, DumeEconomicOperator
+
+    w = _world(source, origin, foreign, f"{source}:forms")
+    siret = str(w.company.siret)
+    origin.route(
+        _path(source, siret, public=True),
+        json_body(_partially_diffusible(source, w.payload())),
+    )
+    person = w.company.person
+    assert person is not None
+    cell = Cell("forms", lambda w: json_body({}), Identity, public=True)
+    with _client(w, cell, KeptCache()) as client:
+        for form in (DC1, DC2, DumeEconomicOperator, Cerfa12156Identity):
+            text = repr(client.prefill(form, siret).values).upper()
+            assert person.birth_name.upper() not in text, form.__name__
+            assert str(w.company.address.street).upper() not in text, form.__name__

@@ -176,7 +176,7 @@ class InseeSirene(SireneSource):
         """
         try:
             header = response.json().get("header")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             return None
         if not isinstance(header, dict):
             return None
