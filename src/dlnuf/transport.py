@@ -525,6 +525,13 @@ class _Body:
                 self._add(self._decoder.flush())
             except zlib.error:
                 raise self._unreadable("a body that could not be decoded") from None
+        if self._decoder is None:
+            # The usual case, nothing decoded: keep httpx's response and give it its body,
+            # as its own read() does (a new Response would cost a header copy per call).
+            self.response._content = b"".join(self.parts)
+            self.response.history = history
+            self.parts.clear()
+            return self.response
         skip = {"content-encoding", "content-length"}
         headers = [(k, v) for k, v in self.response.headers.multi_items() if k.lower() not in skip]
         response = httpx.Response(

@@ -47,6 +47,7 @@ class Hostile:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall per answer
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
