@@ -431,7 +431,6 @@ class RetryPolicy:
 
 # -- reading a body under a size cap and a deadline ------------------------------------
 
-_ACCEPT_ENCODING = "gzip, deflate"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
 _STEP = 64 * 1024
@@ -600,7 +599,6 @@ class _Core:
         deadline clock (``settings.deadline``) and the size cap (``max_bytes``, else
         ``settings.max_response_bytes``)."""
         request.headers.setdefault("User-Agent", self.settings.user_agent)
-        request.headers["Accept-Encoding"] = _ACCEPT_ENCODING  # what _Body can decode
         if "timeout" not in request.extensions:
             request.extensions["timeout"] = dict(self._timeout)
         deadline = self.settings.deadline
@@ -648,8 +646,10 @@ class _Core:
         unless the call has a ``check_url`` (documents): then the hop is checked and
         followed without any credential header.
         """
+        if response.status_code not in _REDIRECTS:
+            return None
         location = response.headers.get("location")
-        if response.status_code not in _REDIRECTS or not location:
+        if not location:
             return None
         request = response.request
         try:
