@@ -564,6 +564,8 @@ class _Call:
     check_url: Callable[[httpx.URL], None] | None = None
     """``None``: a redirect to another origin is refused; else this checks each hop."""
     timeout: dict[str, float | None] = field(default_factory=dict)
+    longest: float = math.inf
+    """The longest timeout of the request (no clamping while more time than that is left)."""
     give_up: UpstreamError | None = None
     """Set when the next retry would start past the deadline: raised instead."""
 
@@ -602,13 +604,15 @@ class _Core:
         if "timeout" not in request.extensions:
             request.extensions["timeout"] = dict(self._timeout)
         deadline = self.settings.deadline
+        timeout = dict(request.extensions["timeout"])
         return _Call(
             request, quota, source,
             deadline_at=time.monotonic() + deadline,
             deadline=deadline,
             max_bytes=max_bytes if max_bytes is not None else self.settings.max_response_bytes,
             check_url=check_url,
-            timeout=dict(request.extensions["timeout"]),
+            timeout=timeout,
+            longest=max((v for v in timeout.values() if v is not None), default=math.inf),
         )
 
     def arm(self, call: _Call, request: httpx.Request) -> None:
@@ -616,6 +620,8 @@ class _Core:
         left = call.remaining()
         if left <= 0:
             raise self.deadline_error(call)
+        if left >= call.longest:
+            return  # the usual case: every timeout ends before the deadline anyway
         request.extensions["timeout"] = {
             phase: left if limit is None else min(float(limit), left)
             for phase, limit in (call.timeout or self._timeout).items()
@@ -631,6 +637,15 @@ class _Core:
             "later, or raise deadline=",
             source=call.source,
         )
+
+    def in_memory(
+        self, call: _Call, response: httpx.Response, history: list[httpx.Response]
+    ) -> httpx.Response:
+        """A response an in-process transport built whole: only the size cap applies."""
+        if len(response.content) > call.max_bytes:
+            self.body(call, response).whole(response.content)  # raises ResponseTooLarge
+        response.history = list(history)
+        return response
 
     def body(self, call: _Call, response: httpx.Response) -> _Body:
         """A reader of ``response``'s body under the call's size cap and deadline."""
@@ -924,12 +939,11 @@ class SyncTransport(Closing):
     ) -> httpx.Response:
         response = self._client.send(request, stream=True, follow_redirects=False)
         try:
-            body = self._core.body(call, response)
             if response.is_stream_consumed:  # built in memory (a mock): already decoded
-                body.whole(response.content)
-            else:
-                for chunk in response.iter_raw():
-                    body.feed(chunk)
+                return self._core.in_memory(call, response, history)
+            body = self._core.body(call, response)
+            for chunk in response.iter_raw():
+                body.feed(chunk)
             return body.done(list(history))
         finally:
             response.close()
@@ -1021,12 +1035,11 @@ class AsyncTransport:
     ) -> httpx.Response:
         response = await self._client.send(request, stream=True, follow_redirects=False)
         try:
-            body = self._core.body(call, response)
             if response.is_stream_consumed:  # built in memory (a mock): already decoded
-                body.whole(response.content)
-            else:
-                async for chunk in response.aiter_raw():
-                    body.feed(chunk)
+                return self._core.in_memory(call, response, history)
+            body = self._core.body(call, response)
+            async for chunk in response.aiter_raw():
+                body.feed(chunk)
             return body.done(list(history))
         finally:
             await response.aclose()
