@@ -133,3 +133,27 @@ def test_download_names_come_from_the_kind_siret_and_date_never_the_url(
     assert all((folder / name).read_bytes() == PDF for name in files)
     assert len(saved["RgeCertification"]) == 4
     assert list(tmp_path.iterdir()) == [folder]  # nothing escaped the folder
+
+
+def test_reserved_names_are_not_looked_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``*.invalid`` (the sandbox's in-process host) never resolves and ``*.localhost`` is
+    loopback (RFC 6761): neither costs a DNS query, so offline runs stay offline."""
+    import socket
+
+    looked_up: list[str] = []
+
+    def refuse(host: str, *args: object, **kwargs: object) -> list[object]:
+        looked_up.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, "offline")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    policy = UrlPolicy.parse("public-https")
+    policy.check(httpx.URL("https://sandbox.dlnuf.invalid/files/a.pdf"))
+    with pytest.raises(RefusedUrl, match=r"127\.0\.0\.1"):
+        policy.check(httpx.URL("https://app.localhost/a.pdf"))
+    assert looked_up == []
+    with _client() as client:  # the sandbox's documents are fetched without DNS
+        fact = client.get("31931807700017", dlnuf.SocialCertificate)
+        assert fact.document is not None
+        assert fact.document.fetch().startswith(b"%PDF")
+    assert looked_up == []

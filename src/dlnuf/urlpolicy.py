@@ -47,7 +47,8 @@ def _public(address: _Address) -> bool:
 def is_local_host(host: str) -> bool:
     """Whether ``host`` is ``localhost`` or a literal loopback/private/link-local address
     (no DNS: used to recognise a local test server in a configured base URL)."""
-    if host.lower() in {"localhost", "localhost.localdomain"}:
+    name = host.lower().rstrip(".")
+    if name in {"localhost", "localhost.localdomain"} or name.endswith(".localhost"):
         return True
     address = _literal(host)
     return address is not None and not _public(address)
@@ -97,9 +98,17 @@ class UrlPolicy:
 
 
 def _addresses(url: httpx.URL) -> list[_Address]:
-    literal = _literal(url.host)
+    """What ``url``'s host resolves to. Names reserved by RFC 6761 are not looked up:
+    ``*.invalid`` never resolves (the offline sandbox serves one in-process), and
+    ``localhost`` / ``*.localhost`` are loopback."""
+    host = url.host.lower().rstrip(".")
+    literal = _literal(host)
     if literal is not None:
         return [literal]
+    if host == "invalid" or host.endswith(".invalid"):
+        return []
+    if host == "localhost" or host.endswith(".localhost"):
+        return [ipaddress.IPv4Address("127.0.0.1")]
     try:
         infos = socket.getaddrinfo(url.host, url.port or 443, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
