@@ -125,3 +125,26 @@ def redis_url() -> Iterator[str]:
     yield REDIS_URL
     client.flushdb()
     client.close()
+
+
+# -- hostile loopback servers (issue 8): two origins on one machine ------------------------
+
+
+@pytest.fixture(scope="module")
+def origin() -> Iterator[Any]:
+    """A :class:`~dlnuf.testing.hostile.Hostile` server on 127.0.0.1 (a source's origin)."""
+    from dlnuf.testing.hostile import Hostile
+
+    server = Hostile("127.0.0.1")
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def foreign() -> Iterator[Any]:
+    """A :class:`~dlnuf.testing.hostile.Hostile` server on 127.0.0.2 (another origin)."""
+    from dlnuf.testing.hostile import Hostile
+
+    server = Hostile("127.0.0.2")
+    yield server
+    server.close()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import re
 import sqlite3
 import stat
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -143,14 +145,25 @@ def test_uses_wal_journal(cache: SQLiteCache, path: Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_a_file_that_is_not_sqlite_is_a_configuration_error(path: Path) -> None:
-    path.write_bytes(b"this is a text file, not a database\n" * 100)
-    with pytest.raises(ConfigurationError) as info:
-        SQLiteCache(path)
-    message = str(info.value)
-    assert str(path) in message
-    assert "not a SQLite database" in message
-    assert "DLNUF_CACHE" in message
+def test_a_file_that_is_not_sqlite_is_moved_aside_and_the_cache_starts(
+    path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A damaged cache is disposable: moved aside (never deleted), with a warning."""
+    junk = b"this is a text file, not a database\n" * 100
+    path.write_bytes(junk)
+    with caplog.at_level("WARNING", logger="dlnuf.cache"):
+        cache = SQLiteCache(path)
+    try:
+        cache.set("k", b"v", expires_at=datetime.now(UTC) + timedelta(hours=1),
+                  stale_until=datetime.now(UTC) + timedelta(hours=1))
+        assert cache.get("k") is not None
+    finally:
+        cache.close()
+    aside = [p for p in path.parent.iterdir() if p.name.startswith(f"{path.name}.corrupt-")]
+    assert len(aside) == 1
+    assert aside[0].read_bytes() == junk
+    assert "moved aside" in caplog.text
+    assert str(aside[0]) in caplog.text
 
 
 def test_a_directory_is_a_configuration_error(tmp_path: Path) -> None:
@@ -318,3 +331,16 @@ def _use_inherited(cache: SQLiteCache, inherited: int) -> None:
         raise SystemExit("the child cannot read the parent's entry")
     cache.set("child", b"c", expires_at=now + DAY, stale_until=now + 2 * DAY)
     cache.close()
+
+
+def test_processes_opening_a_new_file_at_once_never_fail() -> None:
+    """8 processes open the same new cache file at the same moment, 10 rounds (80 opens):
+    a busy lock at open is waited for, never a ConfigurationError ("database is locked").
+    The benchmark counts the same over 800 opens."""
+    script = Path(__file__).parents[1] / "benchmarks" / "bench_hardening.py"
+    done = subprocess.run(  # noqa: S603 - this interpreter, the project's own script
+        [sys.executable, str(script), "opens", "8", "10"],
+        capture_output=True, text=True, check=True, timeout=300,
+    )
+    counted = json.loads(done.stdout.strip().splitlines()[-1])
+    assert counted == {"opens": 80, "failures": 0}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -42,10 +43,14 @@ def test_download_saves_every_document(tmp_path: Path) -> None:
                      "RgeCertification", "--download", str(tmp_path))
     assert code == 0
     saved = sorted(p.name for p in tmp_path.iterdir())
-    assert saved == [
-        "QualibatCertification-qualibat_319318077.pdf",
-        "RgeCertification-rge_319318077.pdf",
-        "TaxCertificate-attestation_fiscale_319318077.pdf",
+    day = f"{date.today():%Y-%m-%d}"
+    assert saved in [
+        [
+            f"QualibatCertification-{BUILDING}-{d}.pdf",
+            f"RgeCertification-{BUILDING}-{d}.pdf",
+            f"TaxCertificate-{BUILDING}-{d}.pdf",
+        ]
+        for d in {day, f"{datetime.now(UTC):%Y-%m-%d}"}
     ]
     assert all((tmp_path / name).read_bytes().startswith(b"%PDF") for name in saved)
     assert str(tmp_path / saved[0]) in text

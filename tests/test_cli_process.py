@@ -267,7 +267,8 @@ def test_an_answer_dlnuf_cannot_read_exits_5(
     env: dict[str, str], server: tuple[FakeServer, FakeUpstreams]
 ) -> None:
     served, fake = server
-    fake.malformed("recherche_entreprises", times=None)  # HTML where JSON was expected
+    # A body that is no JSON (an HTML page would be a transient maintenance page instead).
+    fake.malformed("recherche_entreprises", b"not json", content_type="text/plain", times=None)
     env = {**env, "DLNUF_SOURCES": "recherche_entreprises",
            "DLNUF_RECHERCHE_ENTREPRISES_URL": served.url}
     done = dlnuf(env, "lookup", make_companies(1, seed="x")[0].siret)

@@ -27,6 +27,7 @@ from dlnuf.errors import (
     InvalidSiret,
     UnexpectedPayload,
     UnsupportedKind,
+    UpstreamUnavailable,
 )
 from dlnuf.facts.base import Fact
 from dlnuf.facts.identity import Identity
@@ -138,7 +139,7 @@ def test_the_key_never_shows_in_reprs_or_errors(source: InseeSirene) -> None:
     for body in (b"<html>oops</html>", b"[]", b"{}", json.dumps({"etablissement": 1}).encode()):
         try:
             source.parse(Identity, HEAD_OFFICE, answer(source, HEAD_OFFICE, content=body))
-        except UnexpectedPayload as exc:
+        except (UnexpectedPayload, UpstreamUnavailable) as exc:
             errors.append(exc)
     try:
         source.request_many(Identity, [])
@@ -261,8 +262,18 @@ def test_trade_name_falls_back_on_the_usual_name(source: InseeSirene) -> None:
 # --- redirects ------------------------------------------------------------------------------
 
 
-def test_an_answer_about_another_siret_records_the_one_asked(source: InseeSirene) -> None:
-    identity = parse_identity(source, DUPLICATE, load("redirect"))
+def test_an_answer_about_another_siret_without_a_301_is_refused(source: InseeSirene) -> None:
+    """A 200 about another SIRET is a wrong answer unless INSEE redirected (a 301)."""
+    with pytest.raises(UnexpectedPayload, match=f"about SIRET {KEPT} when {DUPLICATE}"):
+        parse_identity(source, DUPLICATE, load("redirect"))
+
+
+def test_an_answer_after_a_301_records_the_one_asked(source: InseeSirene) -> None:
+    request = source.request(Identity, DUPLICATE)
+    hop = httpx.Response(301, headers={"Location": f"{BASE}/siret/{KEPT}"}, request=request)
+    response = httpx.Response(200, json=load("redirect"), request=request, history=[hop])
+    identity = source.parse(Identity, DUPLICATE, response)
+    assert isinstance(identity, Identity)
     assert identity.siret == KEPT
     assert identity.redirected_from == DUPLICATE
 
@@ -307,7 +318,6 @@ def test_a_one_element_list_is_read_like_the_object(source: InseeSirene) -> None
 @pytest.mark.parametrize(
     ("content", "content_type"),
     [
-        (b"<html><body>Service Unavailable</body></html>", "text/html"),
         (b"", "application/json"),
         (b"[1, 2]", "application/json"),
         (b"null", "application/json"),
@@ -350,8 +360,8 @@ def test_wrong_types_and_absurd_dates_become_unknown(source: InseeSirene) -> Non
         periodesEtablissement={"dateFin": None},
     )
     body["uniteLegale"].update(
-        dateCreationUniteLegale="2012-02-30", nicSiegeUniteLegale=17,
-        categorieEntreprise={"code": "PME"}, economieSocialeSolidaireUniteLegale=None,
+        dateCreationUniteLegale="2012-02-30", nicSiegeUniteLegale="17",
+        categorieEntreprise=None, economieSocialeSolidaireUniteLegale=None,
     )
     identity = parse_identity(source, HEAD_OFFICE, one(body))
     assert identity.establishment_creation_date is None
@@ -365,6 +375,24 @@ def test_wrong_types_and_absurd_dates_become_unknown(source: InseeSirene) -> Non
     assert identity.active is True  # unknown state: not claimed closed
     assert identity.address.street is None
     assert identity.address.postal_lines == ()
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "field"),
+    [
+        ("denominationUniteLegale", 12345, "legal_name"),
+        ("categorieEntreprise", {"code": "PME"}, "company_category"),
+        ("nicSiegeUniteLegale", 17, "head_office_siret"),
+    ],
+)
+def test_a_wrongly_typed_text_field_is_unexpected_and_named(
+    source: InseeSirene, key: str, value: Any, field: str
+) -> None:
+    """Schema drift (a number where a name is expected) never becomes a value."""
+    body = etab("company")
+    body["uniteLegale"][key] = value
+    with pytest.raises(UnexpectedPayload, match=f"{field} is a JSON"):
+        parse_identity(source, HEAD_OFFICE, one(body))
 
 
 # --- batches --------------------------------------------------------------------------------

@@ -278,7 +278,6 @@ def test_a_known_unit_without_this_establishment_is_not_found(
 @pytest.mark.parametrize(
     ("content", "content_type"),
     [
-        (b"<html><body>502 Bad Gateway</body></html>", "text/html"),
         (b"", "application/json"),
         (b"\xff\xfe\x00garbage", "application/octet-stream"),
         (b"[1, 2, 3]", "application/json"),
@@ -318,12 +317,12 @@ def test_wrong_types_and_absurd_dates_become_unknown(source: RechercheEntreprise
     unit = body["results"][0]
     unit.update(
         date_creation="0001-01-01", date_mise_a_jour="not a date",
-        date_mise_a_jour_insee="2024-02-30T10:00:00", sigle=42,
-        categorie_entreprise=["PME"], complements="yes", nature_juridique={"code": "5710"},
+        date_mise_a_jour_insee="2024-02-30T10:00:00", sigle="42",
+        categorie_entreprise=None, complements="yes", nature_juridique=None,
     )
     unit["siege"].update(
         date_creation="9999-12-31", liste_enseignes="EXEMPLE", est_siege="maybe",
-        tranche_effectif_salarie=None, numero_voie=22, activite_principale=None,
+        tranche_effectif_salarie=None, numero_voie="22", activite_principale=None,
     )
     identity = parse_identity(source, HEAD_OFFICE, body)
     assert identity.creation_date is None
@@ -337,6 +336,44 @@ def test_wrong_types_and_absurd_dates_become_unknown(source: RechercheEntreprise
     assert identity.is_head_office is True  # siege.siret is the SIRET asked
     assert identity.address.number == "22"
     assert identity.trade_name == "EXEMPLE LYON"
+
+
+@pytest.mark.parametrize(
+    ("where", "key", "value", "field"),
+    [
+        ("unit", "nom_raison_sociale", 12345, "legal_name"),
+        ("unit", "sigle", 42, "sigle"),
+        ("unit", "categorie_entreprise", ["PME"], "company_category"),
+        ("unit", "nature_juridique", {"code": "5710"}, "legal_form_code"),
+        ("siege", "numero_voie", 22, "address.number"),
+    ],
+)
+def test_a_wrongly_typed_text_field_is_unexpected_and_named(
+    source: RechercheEntreprises, where: str, key: str, value: Any, field: str
+) -> None:
+    """Schema drift (a number where a name is expected) never becomes a value."""
+    body = load("head_office")
+    unit = body["results"][0]
+    (unit if where == "unit" else unit["siege"])[key] = value
+    with pytest.raises(UnexpectedPayload, match=f"{field} is a JSON"):
+        parse_identity(source, HEAD_OFFICE, body)
+
+
+@pytest.mark.parametrize("drop", ["siren", "siret"])
+def test_a_result_missing_its_identifiers_is_unexpected_not_unknown(
+    source: RechercheEntreprises, drop: str
+) -> None:
+    """A 200 with missing fields is a payload dlnuf cannot read, never a NotFound."""
+    body = load("head_office")
+    unit = body["results"][0]
+    if drop == "siren":
+        del unit["siren"]
+    else:
+        unit["siege"].pop("siret", None)
+        for est in unit.get("matching_etablissements") or []:
+            est.pop("siret", None)
+    with pytest.raises(UnexpectedPayload):
+        parse_identity(source, HEAD_OFFICE, body)
 
 
 def test_head_office_flag_without_a_readable_siege(source: RechercheEntreprises) -> None:

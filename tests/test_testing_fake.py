@@ -668,13 +668,16 @@ def test_faults_reach_the_client_as_typed_errors(dlnuf_fake: FakeUpstreams) -> N
         client.identity(company.siret)  # a 429 is never "not found"
     assert limited.value.retry_after == 30
     dlnuf_fake.clear_faults()
-    dlnuf_fake.malformed("recherche_entreprises")
+    dlnuf_fake.malformed("recherche_entreprises")  # an HTML gateway page: transient
+    with fast_client() as client, pytest.raises(UpstreamUnavailable, match="HTML page"):
+        client.identity(company.siret)
+    dlnuf_fake.malformed("recherche_entreprises", b"not json", content_type="text/plain")
     with fast_client() as client, pytest.raises(UnexpectedPayload):
         client.identity(company.siret)
     dlnuf_fake.down("recherche_entreprises", 60, status=None)
     with fast_client() as client, pytest.raises(UpstreamUnavailable):
         client.identity(company.siret)
-    assert dlnuf_fake.requests["recherche_entreprises"] == 3 + 1 + 1 + 4
+    assert dlnuf_fake.requests["recherche_entreprises"] == 3 + 1 + 1 + 1 + 4
 
 
 async def test_the_fixture_with_the_async_client_and_latency(dlnuf_fake: FakeUpstreams) -> None:

@@ -76,6 +76,11 @@ class _ClientBase:
       a :class:`~dlnuf.ratelimit_redis.RedisRateLimiter` shares it across processes).
     - ``http_client``: your own ``httpx.Client`` (``httpx.AsyncClient`` for the async
       client), e.g. for proxies or custom TLS.
+    - ``deadline``: seconds a whole call may take, retries included (default 30).
+    - ``max_response_bytes`` / ``max_document_bytes``: the largest decoded JSON answer
+      (8 MiB) and document (20 MiB) read; larger ones are :class:`~dlnuf.ResponseTooLarge`.
+    - ``document_urls``: which document URLs are fetched (``public-https`` by default;
+      see :mod:`dlnuf.urlpolicy`).
     """
 
     def __init__(
@@ -101,6 +106,10 @@ class _ClientBase:
         max_retry_wait: float | None = None,
         stale_if_error: bool | None = None,
         user_agent: str | None = None,
+        deadline: float | None = None,
+        max_response_bytes: int | None = None,
+        max_document_bytes: int | None = None,
+        document_urls: str | None = None,
     ) -> None:
         given_sources: list[str | Source] | None = (
             [sources] if isinstance(sources, str) else None if sources is None else list(sources)
@@ -123,6 +132,10 @@ class _ClientBase:
             "max_retry_wait": max_retry_wait,
             "stale_if_error": stale_if_error,
             "user_agent": user_agent,
+            "deadline": deadline,
+            "max_response_bytes": max_response_bytes,
+            "max_document_bytes": max_document_bytes,
+            "document_urls": document_urls,
         }
         given = {k: v for k, v in given.items() if v is not None}
         if isinstance(cache, str) or cache is None:

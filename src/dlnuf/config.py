@@ -119,6 +119,15 @@ class Settings(BaseSettings):
     """The longest single wait a retry may take (a longer ``Retry-After`` fails at once)."""
     stale_if_error: bool = True
     """Serve an expired cache entry, flagged ``stale``, when every source fails transiently."""
+    deadline: float = Field(default=30.0, gt=0)
+    """Seconds a whole call may take: connect, send, every read, every retry and wait."""
+    max_response_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+    """The largest decoded JSON answer read (8 MiB; INSEE's 1000-SIRET page is ~3 MB)."""
+    max_document_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    """The largest decoded document (PDF...) downloaded (20 MiB)."""
+    document_urls: str = "public-https"
+    """Which document URLs are fetched: ``public-https`` (default), ``https`` or ``any``,
+    optionally followed by ``,host`` entries always allowed (see ``docs/errors.md``)."""
 
     @field_validator("sources", mode="before")
     @classmethod

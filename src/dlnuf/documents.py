@@ -12,6 +12,7 @@ and turning a dead link into :class:`~dlnuf.errors.DocumentExpired`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 from collections.abc import Callable, Iterator
@@ -23,11 +24,18 @@ from pydantic import BaseModel
 
 from .cache.base import Cache, cache_key
 from .config import Settings
-from .errors import ConfigurationError, DlnufError, DocumentExpired, UpstreamError
+from .errors import (
+    ConfigurationError,
+    DlnufError,
+    DocumentExpired,
+    RefusedUrl,
+    UpstreamError,
+)
 from .facts.base import utcnow
 from .facts.evidence import Document
 from .ratelimit import Quota
 from .transport import AsyncTransport, SyncTransport
+from .urlpolicy import UrlPolicy, is_local_host
 
 __all__ = [
     "DOCUMENT_TTL",
@@ -37,6 +45,7 @@ __all__ = [
     "document_fields",
     "document_key",
     "documents_of",
+    "download_name",
     "fetch_async",
     "fetch_sync",
 ]
@@ -64,6 +73,13 @@ class Documents:
         self.cache = cache
         self.settings = settings
         self.ttl = ttl
+        local = (httpx.URL(url).host for url in settings.base_urls.values())
+        self.urls = UrlPolicy.parse(
+            settings.document_urls, [host for host in local if is_local_host(host)]
+        )
+        """Which URLs may be fetched (``settings.document_urls``, plus the hosts of
+        configured base URLs that are local: a fake server on loopback)."""
+        self.max_bytes = settings.max_document_bytes
 
     def cached(self, document: Document) -> bytes | None:
         """The bytes kept for ``document``, if any (a broken cache is a miss)."""
@@ -79,6 +95,16 @@ class Documents:
         """The download request; :class:`DocumentExpired` if the URL is known to be dead."""
         if document.is_expired():
             raise self._expired(document, "its link expired")
+        try:
+            url = httpx.URL(document.url)
+        except (httpx.InvalidURL, ValueError, TypeError):
+            url = None
+        if url is None or not url.host:
+            raise RefusedUrl(
+                f"documents: {document.filename}'s URL is not a valid absolute URL; "
+                "collect the fact again",
+                source=SOURCE,
+            )
         request = httpx.Request(
             "GET",
             document.url,
@@ -139,7 +165,11 @@ def fetch_sync(documents: Documents, transport: SyncTransport, document: Documen
         return content
     request = documents.request(document)
     try:
-        response = transport.send(request, DOWNLOAD_QUOTA, source=SOURCE)
+        documents.urls.check(request.url)
+        response = transport.send(
+            request, DOWNLOAD_QUOTA, source=SOURCE,
+            max_bytes=documents.max_bytes, check_url=documents.urls.check,
+        )
     except DlnufError as exc:
         raise documents.failed(document, exc) from None
     return documents.keep(document, response)
@@ -154,10 +184,32 @@ async def fetch_async(
         return content
     request = documents.request(document)
     try:
-        response = await transport.send(request, DOWNLOAD_QUOTA, source=SOURCE)
+        await asyncio.to_thread(documents.urls.check, request.url)  # may resolve the host
+        response = await transport.send(
+            request, DOWNLOAD_QUOTA, source=SOURCE,
+            max_bytes=documents.max_bytes, check_url=documents.urls.check,
+        )
     except DlnufError as exc:
         raise documents.failed(document, exc) from None
     return documents.keep(document, response)
+
+
+_EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
+
+
+def download_name(kind: type[Any], ident: str, fact: Any, document: Document, number: int) -> str:
+    """A safe file name for a downloaded document: ``<Kind>-<SIRET>-<date>[-n].<ext>``.
+
+    Built from the fact's kind, the identifier and the day it was fetched, never from
+    the URL (an upstream URL may hold a NUL byte, a newline, a backslash, ``..`` or
+    hundreds of characters); the extension comes from the media type.
+    """
+    provenance = getattr(fact, "provenance", None)
+    fetched = getattr(provenance, "fetched_at", None) or utcnow()
+    ext = _EXTENSIONS.get(document.media_type, ".bin")
+    digits = "".join(c for c in str(ident) if c.isascii() and c.isdigit())[:14] or "unknown"
+    suffix = "" if number == 1 else f"-{number}"
+    return f"{kind.__name__}-{digits}-{fetched:%Y-%m-%d}{suffix}{ext}"
 
 
 def documents_of(value: Any) -> Iterator[Document]:

@@ -25,7 +25,9 @@ __all__ = [
     "LegallyUnavailable",
     "NotFound",
     "RateLimited",
+    "RefusedUrl",
     "RequestInFlight",
+    "ResponseTooLarge",
     "Unauthorized",
     "UnexpectedPayload",
     "UnsupportedKind",
@@ -61,7 +63,25 @@ class InvalidIdentifier(DlnufError, ValueError):
         self.value = value
         self.reason = reason
         self.detail = detail
-        super().__init__(f"invalid {self.label} {value!r}: {detail}")
+        super().__init__(f"invalid {self.label} {_echo(value)}: {detail}")
+
+
+_ECHO = 40
+"""The most characters of a bad input an error message repeats."""
+
+
+def _echo(value: object) -> str:
+    """``repr(value)`` cut to :data:`_ECHO` characters, never raising (the input is foreign:
+    a huge string, or an object whose ``__repr__`` fails)."""
+    if isinstance(value, str) and len(value) > _ECHO:
+        return f"{value[:_ECHO]!r}… ({len(value)} characters)"
+    try:
+        shown = repr(value)
+    except Exception:
+        return f"<{type(value).__name__} object>"
+    if not isinstance(shown, str):
+        return f"<{type(value).__name__} object>"
+    return shown if len(shown) <= _ECHO else shown[:_ECHO] + "…"
 
 
 class InvalidSiret(InvalidIdentifier):
@@ -173,3 +193,13 @@ class RateLimited(UpstreamError):
     """The upstream quota is exhausted (HTTP 429). Never a negative answer: retry later."""
 
     transient = True
+
+
+class ResponseTooLarge(UnexpectedPayload):
+    """An answer grew past the configured cap while being read (``max_response_bytes``,
+    ``max_document_bytes``): it was dropped, nothing was kept."""
+
+
+class RefusedUrl(UpstreamError):
+    """dlnuf refused to send a request to a URL: a redirect to another origin on an API
+    call, or a document URL outside the document URL policy (``document_urls``)."""

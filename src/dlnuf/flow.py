@@ -269,7 +269,7 @@ class Core:
                 if guarded is not None:
                     yield from self._guard(guarded, kind, session)
                 answer = yield Fetch(src, request, src.quota(kind))
-                fact = answer if isinstance(answer, Fact) else src.parse(kind, ident, answer)
+                fact = answer if isinstance(answer, Fact) else _parse(src, kind, ident, answer)
             except NotFound:
                 if key is not None:
                     self._cache_set(key, _NOT_FOUND, *self.policy.not_found_expiry(utcnow()))
@@ -377,6 +377,24 @@ def _response(answer: httpx.Response | Fact, src: Source) -> httpx.Response:
     if not isinstance(answer, httpx.Response):
         raise UnexpectedPayload(f"{src.name}: a fact was sent where a response was expected")
     return answer
+
+
+def _parse(src: Source, kind: type[F], ident: Identifier, response: httpx.Response) -> Fact:
+    """``src.parse``, where any failure but a dlnuf error (a parser tripping over an
+    upstream body it did not foresee) is :class:`UnexpectedPayload`: never cached, and
+    nothing but a :class:`DlnufError` leaves the public API for an upstream body."""
+    try:
+        return src.parse(kind, ident, response)
+    except DlnufError:
+        raise
+    except Exception as exc:  # an untrusted body must not crash the caller
+        log.warning("%s.parse failed on a %s answer: %s", src.name, kind.__name__, type(exc))
+        raise UnexpectedPayload(
+            f"{src.name} answered a {kind.__name__} payload dlnuf cannot read "
+            f"({type(exc).__name__})",
+            source=src.name,
+            status=response.status_code,
+        ) from None
 
 
 def _provider_failed(error: DlnufError) -> bool:

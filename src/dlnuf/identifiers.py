@@ -104,11 +104,11 @@ class _Identifier(str):
     def _check(cls, original: object, digits: str) -> None:
         label = cls.error.label
         if not (digits.isascii() and digits.isdigit()):
-            bad = sorted({c for c in digits if not ("0" <= c <= "9")})
+            bad = "".join(sorted({c for c in digits if not ("0" <= c <= "9")})[:10])
             raise cls.error(
                 original,
                 "characters",
-                f"a {label} has only digits (spaces and dots allowed), found {''.join(bad)!r}",
+                f"a {label} has only digits (spaces and dots allowed), found {bad!r}",
             )
         if len(digits) != cls.length:
             hint = ""

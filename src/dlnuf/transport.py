@@ -20,8 +20,9 @@ import math
 import random
 import re
 import time
+import zlib
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -44,13 +45,16 @@ from .errors import (
     LegallyUnavailable,
     NotFound,
     RateLimited,
+    RefusedUrl,
     RequestInFlight,
+    ResponseTooLarge,
     Unauthorized,
     UnexpectedPayload,
     UpstreamError,
     UpstreamUnavailable,
 )
 from .ratelimit import MemoryRateLimiter, Quota, RateLimiter
+from .redaction import redact, secret_parts
 
 __all__ = [
     "RETRY_STATUSES",
@@ -231,24 +235,18 @@ def _retry_after_header(response: httpx.Response) -> float | None:
 
 
 def _secrets(request: httpx.Request | None) -> list[str]:
-    """Values of the request's credential headers, longest first (to redact them anywhere)."""
+    """The request's credential header values, as parts to redact anywhere (any case,
+    any echo of 8+ characters, each JWT segment)."""
     if request is None:
         return []
-    found: set[str] = set()
-    for name, value in request.headers.items():
-        if _SECRET_HEADER.search(name):
-            found.add(value)
-            found.update(part for part in value.split() if len(part) >= 6)
-    return sorted((s for s in found if len(s) >= 6), key=len, reverse=True)
+    return secret_parts(v for k, v in request.headers.items() if _SECRET_HEADER.search(k))
 
 
 def _redact(text: str, request: httpx.Request | None) -> str:
-    for secret in _secrets(request):
-        text = text.replace(secret, "[redacted]")
     if request is not None and request.url.query:
         text = text.replace(str(request.url), str(request.url.copy_with(query=None)))
         text = text.replace(request.url.query.decode("ascii", "replace"), "[query]")
-    return text
+    return redact(text, _secrets(request))
 
 
 def _request_of(response: httpx.Response) -> httpx.Request | None:
@@ -264,6 +262,20 @@ def _seconds(value: float) -> str:
 
 def _credential(source: str) -> str:
     return "API key" if "insee" in source else "token"
+
+
+def _forbidden_advice(source: str, path: str) -> str:
+    if "insee" in source:
+        return (
+            f"the API key may not call {path}: check that its application is subscribed to "
+            "API Sirene on the INSEE portal (https://portail-api.insee.fr/)"
+        )
+    if "api_entreprise" in source:
+        return (
+            f"the token lacks the privilege for {path}: list its privileges "
+            "(GET /privileges) or ask for access"
+        )
+    return f"access to {path} was refused: check the credentials or ask for access"
 
 
 def error_from_response(response: httpx.Response, source: str) -> UpstreamError:
@@ -291,10 +303,7 @@ def error_from_response(response: httpx.Response, source: str) -> UpstreamError:
     elif cls is Unauthorized:
         advice = f"the {_credential(source)} is missing, invalid or expired: renew it"
     elif cls is Forbidden:
-        advice = (
-            f"the {_credential(source)} lacks the privilege for {path}: "
-            "list its privileges (API Entreprise: GET /privileges) or ask for access"
-        )
+        advice = _forbidden_advice(source, path)
     elif cls is UpstreamError:
         advice = f"unexpected HTTP {status} answer"
     else:
@@ -420,6 +429,122 @@ class RetryPolicy:
         return self.ceiling(attempt)
 
 
+# -- reading a body under a size cap and a deadline ------------------------------------
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_MAX_REDIRECTS = 5
+_STEP = 64 * 1024
+"""The most bytes one decompression step may produce (a gzip bomb grows by this much)."""
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    default = {"http": 80, "https": 443}.get(url.scheme)
+    return (url.scheme, url.host.lower(), url.port or default)
+
+
+def _shown(url: httpx.URL) -> str:
+    """``url`` without user info, query or fragment (they may carry a secret)."""
+    port = f":{url.port}" if url.port else ""
+    return f"{url.scheme}://{url.host}{port}{url.path}"
+
+
+class _Body:
+    """Collects a streamed body: decodes gzip/deflate step by step, and stops at the size
+    cap (:class:`ResponseTooLarge`) or the deadline, so memory stays bounded."""
+
+    def __init__(
+        self,
+        call: _Call,
+        response: httpx.Response,
+        deadline_error: Callable[[_Call], UpstreamError],
+    ) -> None:
+        self.call = call
+        self.response = response
+        self._deadline_error = deadline_error
+        self.parts: list[bytes] = []
+        self.size = 0
+        coding = response.headers.get("content-encoding", "").strip().lower()
+        self._decoder: Any = None
+        if coding in ("gzip", "x-gzip"):
+            self._decoder = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        elif coding == "deflate":
+            self._decoder = zlib.decompressobj()
+        self._unsupported = coding not in ("", "identity", "gzip", "x-gzip", "deflate")
+        self._coding = coding
+
+    def feed(self, raw: bytes) -> None:
+        """Take one raw chunk off the wire."""
+        if self.call.remaining() <= 0:
+            raise self._deadline_error(self.call)
+        if self._unsupported:
+            raise self._unreadable(f"an unsupported content encoding {self._coding[:30]!r}")
+        if self._decoder is None:
+            self._add(raw)
+            return
+        try:
+            while raw:
+                self._add(self._decoder.decompress(raw, _STEP))
+                raw = self._decoder.unconsumed_tail
+        except zlib.error:
+            raise self._unreadable("a body that could not be decoded") from None
+
+    def whole(self, content: bytes) -> None:
+        """Take a body already read and decoded (an in-process transport's response)."""
+        self._decoder = None
+        self._unsupported = False
+        self.feed(content)
+
+    def _add(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self.call.max_bytes:
+            self.parts.clear()
+            raise ResponseTooLarge(
+                f"{self.call.source}: the answer to {self.call.request.method} "
+                f"{self.response.request.url.path} is larger than {self.call.max_bytes} bytes "
+                "once decoded: dropped, nothing kept. Raise max_response_bytes= (JSON) or "
+                "max_document_bytes= (documents) if it is legitimate",
+                source=self.call.source,
+                status=self.response.status_code,
+            )
+        if data:
+            self.parts.append(data)
+
+    def _unreadable(self, what: str) -> UnexpectedPayload:
+        return UnexpectedPayload(
+            f"{self.call.source}: the answer to {self.call.request.method} "
+            f"{self.response.request.url.path} came with {what}",
+            source=self.call.source,
+            status=self.response.status_code,
+        )
+
+    def done(self, history: list[httpx.Response]) -> httpx.Response:
+        """The response, body read and decoded (``Content-Encoding`` dropped)."""
+        if self._decoder is not None:
+            try:
+                self._add(self._decoder.flush())
+            except zlib.error:
+                raise self._unreadable("a body that could not be decoded") from None
+        if self._decoder is None:
+            # The usual case, nothing decoded: keep httpx's response and give it its body,
+            # as its own read() does (a new Response would cost a header copy per call).
+            self.response._content = b"".join(self.parts)
+            self.response.history = history
+            self.parts.clear()
+            return self.response
+        skip = {"content-encoding", "content-length"}
+        headers = [(k, v) for k, v in self.response.headers.multi_items() if k.lower() not in skip]
+        response = httpx.Response(
+            self.response.status_code,
+            headers=headers,
+            content=b"".join(self.parts),
+            request=self.response.request,
+            history=history,
+            extensions=dict(self.response.extensions),
+        )
+        self.parts.clear()
+        return response
+
+
 # -- the shared core --------------------------------------------------------------------
 
 
@@ -432,6 +557,21 @@ class _Call:
     source: str
     attempt: int = 0
     started: float = 0.0
+    deadline_at: float = math.inf
+    """``time.monotonic()`` after which the call gives up (retries and waits included)."""
+    deadline: float = math.inf
+    max_bytes: int = 0
+    check_url: Callable[[httpx.URL], None] | None = None
+    """``None``: a redirect to another origin is refused; else this checks each hop."""
+    timeout: dict[str, float | None] = field(default_factory=dict)
+    longest: float = math.inf
+    """The longest timeout of the request (no clamping while more time than that is left)."""
+    give_up: UpstreamError | None = None
+    """Set when the next retry would start past the deadline: raised instead."""
+
+    def remaining(self) -> float:
+        """Seconds left before the deadline."""
+        return self.deadline_at - time.monotonic()
 
 
 class _Core:
@@ -449,12 +589,130 @@ class _Core:
         self._jitter = jitter
         self._timeout = httpx.Timeout(settings.timeout).as_dict()  # settings are frozen
 
-    def start(self, request: httpx.Request, quota: Quota, source: str) -> _Call:
-        """Set the User-Agent and the timeout when the request has none."""
+    def start(
+        self,
+        request: httpx.Request,
+        quota: Quota,
+        source: str,
+        max_bytes: int | None = None,
+        check_url: Callable[[httpx.URL], None] | None = None,
+    ) -> _Call:
+        """Set the User-Agent and the timeout when the request has none; start the
+        deadline clock (``settings.deadline``) and the size cap (``max_bytes``, else
+        ``settings.max_response_bytes``)."""
         request.headers.setdefault("User-Agent", self.settings.user_agent)
         if "timeout" not in request.extensions:
             request.extensions["timeout"] = dict(self._timeout)
-        return _Call(request, quota, source)
+        deadline = self.settings.deadline
+        timeout = dict(request.extensions["timeout"])
+        return _Call(
+            request, quota, source,
+            deadline_at=time.monotonic() + deadline,
+            deadline=deadline,
+            max_bytes=max_bytes if max_bytes is not None else self.settings.max_response_bytes,
+            check_url=check_url,
+            timeout=timeout,
+            longest=max((v for v in timeout.values() if v is not None), default=math.inf),
+        )
+
+    def arm(self, call: _Call, request: httpx.Request) -> None:
+        """Clamp every timeout of ``request`` to the time left; the deadline error if none."""
+        left = call.remaining()
+        if left <= 0:
+            raise self.deadline_error(call)
+        if left >= call.longest:
+            return  # the usual case: every timeout ends before the deadline anyway
+        request.extensions["timeout"] = {
+            phase: left if limit is None else min(float(limit), left)
+            for phase, limit in (call.timeout or self._timeout).items()
+        }
+
+    @staticmethod
+    def deadline_error(call: _Call) -> UpstreamUnavailable:
+        """The transient error of a call that ran out of time."""
+        return UpstreamUnavailable(
+            f"{call.source}: no complete answer to {call.request.method} "
+            f"{call.request.url.path} within the deadline of {_seconds(call.deadline)} "
+            "(connect, reads and retries included): the service is slow or down; retry "
+            "later, or raise deadline=",
+            source=call.source,
+        )
+
+    def in_memory(
+        self, call: _Call, response: httpx.Response, history: list[httpx.Response]
+    ) -> httpx.Response:
+        """A response an in-process transport built whole: only the size cap applies."""
+        if len(response.content) > call.max_bytes:
+            self.body(call, response).whole(response.content)  # raises ResponseTooLarge
+        response.history = list(history)
+        return response
+
+    def body(self, call: _Call, response: httpx.Response) -> _Body:
+        """A reader of ``response``'s body under the call's size cap and deadline."""
+        return _Body(call, response, self.deadline_error)
+
+    def redirect(
+        self, call: _Call, response: httpx.Response, hops: int
+    ) -> httpx.Request | None:
+        """The next request when ``response`` is a redirect to follow, else ``None``.
+
+        A redirect within the origin of the request is followed (INSEE's 301 for a
+        replaced SIRET); to another origin it is refused with :class:`RefusedUrl`,
+        unless the call has a ``check_url`` (documents): then the hop is checked and
+        followed without any credential header.
+        """
+        if response.status_code not in _REDIRECTS:
+            return None
+        location = response.headers.get("location")
+        if not location:
+            return None
+        request = response.request
+        try:
+            url = request.url.join(location)
+        except (httpx.InvalidURL, ValueError):
+            raise UnexpectedPayload(
+                f"{call.source}: {request.method} {request.url.path} redirected to an invalid "
+                "URL",
+                source=call.source,
+                status=response.status_code,
+            ) from None
+        if hops >= _MAX_REDIRECTS:
+            raise UnexpectedPayload(
+                f"{call.source}: more than {_MAX_REDIRECTS} redirects from "
+                f"{call.request.method} {call.request.url.path}",
+                source=call.source,
+                status=response.status_code,
+            )
+        same = _origin(url) == _origin(call.request.url)
+        if not same and call.check_url is None:
+            raise RefusedUrl(
+                f"{call.source}: {call.request.method} {call.request.url.path} was redirected "
+                f"(HTTP {response.status_code}) to another origin, {_shown(url)}: not "
+                "followed, so no credential left the source's origin. Check the configured "
+                "base URL (https, the right host) or the proxy in between",
+                source=call.source,
+                status=response.status_code,
+            )
+        if not same and call.check_url is not None:
+            call.check_url(url)
+        method = request.method
+        if response.status_code == 303 or (
+            response.status_code in (301, 302) and method == "POST"
+        ):
+            method = "GET"
+        headers = httpx.Headers(request.headers)
+        del headers["host"]
+        if method != request.method:
+            for name in ("content-length", "content-type", "transfer-encoding"):
+                headers.pop(name, None)
+        if not same:
+            for name in list(headers.keys()):
+                if _SECRET_HEADER.search(name):
+                    del headers[name]
+        content = request.content if method == request.method else None
+        follow = httpx.Request(method, url, headers=headers, content=content)
+        follow.extensions = dict(request.extensions)
+        return follow
 
     def retried(self, error: UpstreamError) -> bool:
         """Whether the failed first attempt of a send is tried again (through tenacity).
@@ -500,8 +758,13 @@ class _Core:
         longer than ``max_retry_wait``.
         """
         call.attempt += 1
-        wait = self.limiter.reserve(call.quota, max_wait=self.policy.max_wait)
-        if wait > self.policy.max_wait:
+        if call.give_up is not None:
+            raise call.give_up
+        if call.remaining() <= 0:
+            raise self.deadline_error(call)
+        longest = min(self.policy.max_wait, call.remaining())
+        wait = self.limiter.reserve(call.quota, max_wait=longest)
+        if wait > longest:
             logger.debug(
                 "%s %s not sent: pool %s paused for %.3f s",
                 call.request.method, call.request.url.path, call.quota.pool, wait,
@@ -509,7 +772,8 @@ class _Core:
             raise RateLimited(
                 f"{call.source}: quota exhausted, retry after {_seconds(round(wait, 3))} "
                 f"(pool {call.quota.pool!r} is paused longer than max_retry_wait="
-                f"{_seconds(self.policy.max_wait)}; nothing was sent)",
+                f"{_seconds(self.policy.max_wait)} or the time left before the deadline; "
+                "nothing was sent)",
                 source=call.source,
                 retry_after=wait,
             )
@@ -538,12 +802,15 @@ class _Core:
         raise error
 
     def failed(self, call: _Call, exc: httpx.HTTPError) -> UpstreamError:
-        """Log a failure without a response and map it."""
+        """Log a failure without a response and map it (a timeout that hit the deadline
+        says so)."""
         logger.debug(
             "%s %s -> %s (%s, attempt %d, %.3f s)",
             call.request.method, call.request.url.path, type(exc).__name__,
             call.source, call.attempt, time.perf_counter() - call.started,
         )
+        if isinstance(exc, httpx.TimeoutException) and call.remaining() <= 0.01:
+            return self.deadline_error(call)
         return _error_from_exception(exc, call.request, call.source)
 
     def retry_options(self, call: _Call) -> dict[str, Any]:
@@ -554,7 +821,14 @@ class _Core:
             error = state.outcome.exception() if state.outcome else None
             if error is None:
                 return 0.0
-            return policy.wait(error, state.attempt_number, self._jitter())
+            asked = policy.wait(error, state.attempt_number, self._jitter())
+            if asked >= call.remaining() and isinstance(error, UpstreamError):
+                call.give_up = error  # waiting would pass the deadline: fail now, with it
+                return 0.0
+            return asked
+
+        def retry(error: BaseException) -> bool:
+            return policy.should_retry(error) and call.give_up is None and call.remaining() > 0
 
         def before_sleep(state: RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
@@ -567,7 +841,7 @@ class _Core:
 
         return {
             "stop": stop_after_attempt(policy.retries + 1),
-            "retry": retry_if_exception(policy.should_retry),
+            "retry": retry_if_exception(retry),
             "wait": wait,
             "before_sleep": before_sleep,
             "reraise": True,
@@ -614,9 +888,22 @@ class SyncTransport(Closing):
         """The rate limiter pacing this transport."""
         return self._core.limiter
 
-    def send(self, request: httpx.Request, quota: Quota, *, source: str) -> httpx.Response:
-        """Send ``request`` counted against ``quota``; a 2xx response or the mapped error."""
-        call = self._core.start(request, quota, source)
+    def send(
+        self,
+        request: httpx.Request,
+        quota: Quota,
+        *,
+        source: str,
+        max_bytes: int | None = None,
+        check_url: Callable[[httpx.URL], None] | None = None,
+    ) -> httpx.Response:
+        """Send ``request`` counted against ``quota``; a 2xx response or the mapped error.
+
+        The whole call (retries included) ends by ``settings.deadline``; the decoded
+        body is capped at ``max_bytes`` (default ``settings.max_response_bytes``); a
+        redirect leaves the request's origin only when ``check_url`` accepts the target.
+        """
+        call = self._core.start(request, quota, source, max_bytes, check_url)
         try:
             return self._attempt(call)
         except UpstreamError as exc:
@@ -631,13 +918,35 @@ class SyncTransport(Closing):
         if wait > 0:
             self._sleep(wait)
         self._core.sending(call)
-        try:
-            response = self._client.send(call.request, follow_redirects=True)
-        except httpx.HTTPError as exc:
-            error = self._core.failed(call, exc)
-        else:
-            return self._core.received(call, response)
+        request = call.request
+        history: list[httpx.Response] = []
+        while True:
+            self._core.arm(call, request)
+            try:
+                response = self._read(call, request, history)
+            except httpx.HTTPError as exc:
+                error = self._core.failed(call, exc)
+                break
+            following = self._core.redirect(call, response, len(history))
+            if following is None:
+                return self._core.received(call, response)
+            history.append(response)
+            request = following
         raise error  # outside the except block: the httpx exception is not chained
+
+    def _read(
+        self, call: _Call, request: httpx.Request, history: list[httpx.Response]
+    ) -> httpx.Response:
+        response = self._client.send(request, stream=True, follow_redirects=False)
+        try:
+            if response.is_stream_consumed:  # built in memory (a mock): already decoded
+                return self._core.in_memory(call, response, history)
+            body = self._core.body(call, response)
+            for chunk in response.iter_raw():
+                body.feed(chunk)
+            return body.done(list(history))
+        finally:
+            response.close()
 
     def close(self) -> None:
         """Close the HTTP client if this transport created it."""
@@ -670,9 +979,18 @@ class AsyncTransport:
         """The rate limiter pacing this transport."""
         return self._core.limiter
 
-    async def send(self, request: httpx.Request, quota: Quota, *, source: str) -> httpx.Response:
-        """Send ``request`` counted against ``quota``; a 2xx response or the mapped error."""
-        call = self._core.start(request, quota, source)
+    async def send(
+        self,
+        request: httpx.Request,
+        quota: Quota,
+        *,
+        source: str,
+        max_bytes: int | None = None,
+        check_url: Callable[[httpx.URL], None] | None = None,
+    ) -> httpx.Response:
+        """Send ``request`` counted against ``quota``; see :meth:`SyncTransport.send`
+        (``check_url`` runs in a worker thread: it may resolve a host)."""
+        call = self._core.start(request, quota, source, max_bytes, check_url)
         try:
             return await self._attempt(call)
         except UpstreamError as exc:
@@ -690,13 +1008,41 @@ class AsyncTransport:
         if wait > 0:
             await self._sleep(wait)
         self._core.sending(call)
-        try:
-            response = await self._client.send(call.request, follow_redirects=True)
-        except httpx.HTTPError as exc:
-            error = self._core.failed(call, exc)
-        else:
-            return self._core.received(call, response)
+        request = call.request
+        history: list[httpx.Response] = []
+        while True:
+            self._core.arm(call, request)
+            try:
+                async with asyncio.timeout(max(call.remaining(), 0.0)):
+                    response = await self._read(call, request, history)
+            except TimeoutError:
+                error: UpstreamError = self._core.deadline_error(call)
+                break
+            except httpx.HTTPError as exc:
+                error = self._core.failed(call, exc)
+                break
+            following = await asyncio.to_thread(
+                self._core.redirect, call, response, len(history)
+            ) if call.check_url is not None else self._core.redirect(call, response, len(history))
+            if following is None:
+                return self._core.received(call, response)
+            history.append(response)
+            request = following
         raise error  # outside the except block: the httpx exception is not chained
+
+    async def _read(
+        self, call: _Call, request: httpx.Request, history: list[httpx.Response]
+    ) -> httpx.Response:
+        response = await self._client.send(request, stream=True, follow_redirects=False)
+        try:
+            if response.is_stream_consumed:  # built in memory (a mock): already decoded
+                return self._core.in_memory(call, response, history)
+            body = self._core.body(call, response)
+            async for chunk in response.aiter_raw():
+                body.feed(chunk)
+            return body.done(list(history))
+        finally:
+            await response.aclose()
 
     async def aclose(self) -> None:
         """Close the HTTP client if this transport created it."""

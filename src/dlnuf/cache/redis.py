@@ -37,7 +37,7 @@ from . import _redact
 from .base import CacheEntry, timestamp
 from .memory import MemoryCache
 
-__all__ = ["CACHE_KEYS", "DOWN", "HOW_TO_START", "RedisCache", "RedisLink"]
+__all__ = ["CACHE_KEYS", "DOWN", "HOW_TO_START", "RedisCache", "RedisLink", "how_to_start"]
 
 log = logging.getLogger("dlnuf.cache")
 
@@ -47,6 +47,17 @@ HOW_TO_START = (
     "start one with `redis-server --port 6379 --bind 127.0.0.1 --save '' --daemonize yes` "
     "(Debian/Ubuntu package redis-server)"
 )
+
+
+def how_to_start(url: str) -> str:
+    """:data:`HOW_TO_START` for the port ``url`` names (6379 when it names none)."""
+    try:
+        port = urlsplit(url).port or 6379
+    except ValueError:
+        port = 6379
+    return HOW_TO_START.replace("--port 6379", f"--port {port}")
+
+
 CACHE_KEYS = "dlnuf:v[0-9]*"
 """The keys :meth:`RedisCache.clear` deletes: the client's cache keys, nothing else."""
 
@@ -108,7 +119,8 @@ class RedisLink:
             if not link.local_fallback:
                 raise ConfigurationError(
                     f"cannot reach Redis at {link.url} for the dlnuf {what} "
-                    f"({type(exc).__name__}: {exc}): {HOW_TO_START}, or add ?fallback=local "
+                    f"({type(exc).__name__}: {exc}): {how_to_start(plain)}, or add "
+                    "?fallback=local "
                     "to the URL to use a local one when Redis is down"
                 ) from None
             link._went_down(exc, what)
@@ -127,7 +139,7 @@ class RedisLink:
             if not self.local_fallback:
                 raise UpstreamUnavailable(
                     f"Redis at {self.url} did not answer for the dlnuf {what} "
-                    f"({type(exc).__name__}): {HOW_TO_START}, or add ?fallback=local",
+                    f"({type(exc).__name__}): {how_to_start(self.url)}, or add ?fallback=local",
                     source="redis",
                 ) from None
             self._went_down(exc, what)

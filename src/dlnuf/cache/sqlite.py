@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import os
+import random
 import sqlite3
 import threading
 import time
@@ -29,10 +31,15 @@ from .._closing import Closing
 from ..errors import ConfigurationError
 from .base import CacheEntry, timestamp
 
-__all__ = ["PURGE_EVERY", "SQLiteCache"]
+__all__ = ["OPEN_WAIT", "PURGE_EVERY", "SQLiteCache"]
+
+log = logging.getLogger("dlnuf.cache")
 
 BUSY_TIMEOUT_MS = 5_000
 """How long a write waits for another connection's write to finish before failing."""
+
+OPEN_WAIT = 30.0
+"""How long opening waits for other processes setting up the same file."""
 
 PURGE_EVERY = 500
 """Dead rows (past ``stale_until``) are deleted once every this many ``set`` calls."""
@@ -67,8 +74,10 @@ class SQLiteCache(Closing):
     A new file is created readable by its owner only. ``clock`` (returning an
     aware datetime) replaces the system clock, for tests.
 
-    Raises :class:`~dlnuf.errors.ConfigurationError` when the file cannot be
-    created or opened, or is not a SQLite database.
+    A file that is not a SQLite database, or a damaged one, is moved aside as
+    ``<name>.corrupt-<time>-<pid>`` with a warning, and a new cache starts (nothing
+    is deleted). Raises :class:`~dlnuf.errors.ConfigurationError` when the file
+    cannot be created, opened or moved aside.
     """
 
     def __init__(
@@ -88,16 +97,70 @@ class SQLiteCache(Closing):
         self._closed = False
         self._sets = itertools.count(1)
         self._create_file()
-        conn = self._thread_connection()
         try:
-            conn.execute("PRAGMA journal_mode = WAL")  # persistent: stored in the file
-            for statement in _SCHEMA:
-                conn.execute(statement)
-            conn.execute(_PURGE, (self._time(),))
-        except sqlite3.Error as exc:
-            self.close()
-            raise self._unusable(exc) from exc
+            self._setup()
+        except (sqlite3.Error, ConfigurationError) as exc:
+            cause = exc if isinstance(exc, sqlite3.Error) else exc.__cause__
+            if not isinstance(cause, sqlite3.DatabaseError) or not _corrupt(cause):
+                self.close()
+                if isinstance(exc, ConfigurationError):
+                    raise
+                raise self._unusable(exc) from exc
+            self._move_aside(cause)
+            try:
+                self._create_file()
+                self._setup()
+            except sqlite3.Error as again:
+                self.close()
+                raise self._unusable(again) from again
         _LIVE.add(self)
+
+    def _setup(self) -> None:
+        """WAL mode, the table, a purge: retried while another process holds the lock
+        (8 processes opening a new file at once), up to :data:`OPEN_WAIT` seconds."""
+        give_up = time.monotonic() + OPEN_WAIT
+        while True:
+            conn = self._conn()
+            try:
+                mode = conn.execute("PRAGMA journal_mode").fetchone()
+                if mode is None or str(mode[0]).lower() != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")  # persistent: stored in the file
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+                conn.execute(_PURGE, (self._time(),))
+                return
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc) or time.monotonic() > give_up:
+                    raise
+            time.sleep(0.005 + random.random() * 0.02)  # noqa: S311 - jitter, not a secret
+
+    def _move_aside(self, exc: sqlite3.Error) -> None:
+        """Rename the damaged file (and its WAL) to ``<name>.corrupt-<time>``, with a
+        warning: a cache is disposable, so the client starts on a new file; nothing is
+        deleted."""
+        self._drop_connections()
+        aside = self.path.with_name(
+            f"{self.path.name}.corrupt-{datetime.now(UTC):%Y%m%dT%H%M%S}-{os.getpid()}"
+        )
+        try:
+            if os.stat(self.path).st_ino != self._inode:
+                return  # another process moved it aside already and made a new one
+            os.replace(self.path, aside)
+            for suffix in ("-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.replace(f"{self.path}{suffix}", f"{aside}{suffix}")
+        except FileNotFoundError:
+            return
+        except OSError as move:
+            raise ConfigurationError(
+                f"the cache file {self.path} is damaged ({exc}) and could not be moved aside "
+                f"({move.strerror or move}): move or remove it, or choose another path "
+                "(DLNUF_CACHE=sqlite:////path/to/cache.db, or cache='memory')."
+            ) from None
+        log.warning(
+            "the cache file %s was damaged (%s): moved aside to %s, a new cache starts "
+            "empty (remove the old one once you no longer need it)", self.path, exc, aside,
+        )
 
     # -- the Cache protocol ---------------------------------------------------------------
 
@@ -194,12 +257,22 @@ class SQLiteCache(Closing):
             local.slot = slot
             return conn
 
+    def _drop_connections(self) -> None:
+        with self._lock:
+            finalizers, self._finalizers = self._finalizers, []
+            self._local = threading.local()
+        for finalizer in finalizers:
+            finalizer()
+
     def _create_file(self) -> None:
+        self._inode = -1
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             # Cached facts may be protected data: a new file is private to its owner.
             fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         except FileExistsError:
+            with contextlib.suppress(OSError):
+                self._inode = os.stat(self.path).st_ino
             return
         except OSError as exc:
             raise ConfigurationError(
@@ -207,6 +280,7 @@ class SQLiteCache(Closing):
                 "Choose a writable location (DLNUF_CACHE=sqlite:////path/to/cache.db), "
                 "or use cache='memory' or no cache."
             ) from exc
+        self._inode = os.fstat(fd).st_ino
         os.close(fd)
 
     def _unusable(self, exc: sqlite3.Error) -> ConfigurationError:
@@ -228,6 +302,16 @@ class SQLiteCache(Closing):
         self._finalizers = []
         self._lock = threading.Lock()
         self._local = threading.local()
+
+
+def _busy(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _corrupt(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return "not a database" in text or "malformed" in text
 
 
 # A connection must not cross a fork (SQLite's rule): children start with fresh ones.

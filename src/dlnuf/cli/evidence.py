@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..client import Client
-from ..documents import documents_of
+from ..documents import documents_of, download_name
 from ..dossier import Dossier
 from ..errors import ConfigurationError, DlnufError
 from ..facts.base import Fact
@@ -116,11 +116,10 @@ def _download(client: Client, dossier: Dossier, folder: Path) -> dict[str, list[
     saved: dict[str, list[str]] = {}
     for kind, fact in dossier.facts.items():
         for number, document in enumerate(documents_of(fact), start=1):
-            suffix = "" if number == 1 else f"-{number}"
-            target = folder / f"{kind.__name__}{suffix}-{document.filename}"
+            target = folder / download_name(kind, dossier.ident, fact, document, number)
             try:
                 target.write_bytes(client.fetch_document(document))
-            except DlnufError as exc:
+            except (DlnufError, OSError) as exc:  # one bad document never stops the others
                 saved.setdefault(kind.__name__, []).append(f"not saved: {exc}")
                 continue
             saved.setdefault(kind.__name__, []).append(str(target))

@@ -21,6 +21,7 @@ from ..errors import (
     InvalidSiret,
     UnexpectedPayload,
     UnsupportedKind,
+    UpstreamUnavailable,
 )
 from ..facts.base import Fact, Provenance
 from ..facts.identity import Address, Diffusion, Identity
@@ -30,6 +31,7 @@ __all__ = [
     "SOLE_TRADER_FORM",
     "WITHHELD_MARKERS",
     "Reader",
+    "SchemaDrift",
     "as_dict",
     "as_list",
     "build_address",
@@ -49,6 +51,7 @@ __all__ = [
     "unexpected",
     "unix_date",
     "unix_datetime",
+    "withhold_protected",
 ]
 
 WITHHELD_MARKERS = frozenset({"[ND]", "[NON-DIFFUSIBLE]", "[NON DIFFUSIBLE]"})
@@ -62,11 +65,29 @@ _MAX_TS = datetime(2200, 1, 1, tzinfo=UTC).timestamp()
 
 
 def json_object(response: httpx.Response, source: str) -> dict[str, Any]:
-    """The response body as a JSON object, or :class:`UnexpectedPayload` saying why not."""
+    """The response body as a JSON object, or :class:`UnexpectedPayload` saying why not.
+
+    An HTML page (a maintenance or proxy page answered with 200) is
+    :class:`~dlnuf.errors.UpstreamUnavailable`: transient, so the next source or a
+    stale cache entry may answer. A body nested too deeply to read is unexpected.
+    """
+    kind = response.headers.get("content-type", "unknown content type")
+    if _looks_like_html(kind, response.content):
+        raise UpstreamUnavailable(
+            f"{source} answered HTTP {response.status_code} with an HTML page where JSON was "
+            "expected (a maintenance or proxy page): taken as unavailable; retry later",
+            source=source,
+            status=response.status_code,
+        )
     try:
         body = json.loads(response.content)
+    except RecursionError:
+        raise UnexpectedPayload(
+            f"{source} answered a JSON body nested too deeply to read",
+            source=source,
+            status=response.status_code,
+        ) from None
     except (ValueError, UnicodeDecodeError):
-        kind = response.headers.get("content-type", "unknown content type")
         raise UnexpectedPayload(
             f"{source} answered HTTP {response.status_code} with a body that is not JSON "
             f"({kind}); the upstream or a proxy in between is misbehaving",
@@ -80,6 +101,13 @@ def json_object(response: httpx.Response, source: str) -> dict[str, Any]:
             status=response.status_code,
         )
     return body
+
+
+def _looks_like_html(content_type: str, content: bytes) -> bool:
+    if "html" in content_type.lower():
+        return True
+    start = content[:64].lstrip().lower()
+    return start.startswith((b"<!doctype html", b"<html"))
 
 
 def dig(data: Any, *path: str | int) -> Any:
@@ -142,6 +170,18 @@ def person_name(first: str | None, usage: str | None, birth: str | None) -> str 
     return text or None
 
 
+class SchemaDrift(ValueError):
+    """A value of the wrong JSON type for ``field`` (a number where a name is expected)."""
+
+    def __init__(self, field: str, value: Any) -> None:
+        self.field = field
+        kind = {bool: "boolean", int: "number", float: "number", dict: "object", list: "array"}
+        super().__init__(
+            f"{field or 'a text field'} is a JSON {kind.get(type(value), type(value).__name__)}"
+            ", not a string"
+        )
+
+
 class Reader:
     """Reads untrusted values and records the withheld ones.
 
@@ -150,13 +190,24 @@ class Reader:
     :attr:`withheld` if it is an upstream non-diffusion marker.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, strict: bool = False) -> None:
         self.withheld: set[str] = set()
+        self.strict = strict
+        """Whether a value of another JSON type is :class:`SchemaDrift` (identity payloads,
+        whose every text field is a string) rather than read leniently (numbers as text,
+        other types as missing: evidence payloads, where providers vary)."""
 
     def text(self, field: str, value: Any) -> str | None:
-        """A string value for ``field``, or ``None``; markers are recorded as withheld."""
+        """A string value for ``field``, ``None`` when missing; markers are recorded as
+        withheld. Another JSON type is :class:`SchemaDrift` naming ``field`` when
+        :attr:`strict` (sources turn it into ``UnexpectedPayload``)."""
         if type(value) is not str:  # the usual case first: a plain string
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if value is None:
+                return None
+            if self.strict:
+                if not isinstance(value, str):
+                    raise SchemaDrift(field, value)
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
                 value = str(value)
             elif not isinstance(value, str):
                 return None
@@ -171,6 +222,8 @@ class Reader:
         """A boolean for ``field`` (accepts ``true``/``O``/``oui``), or ``None``."""
         if isinstance(value, bool):
             return value
+        if type(value) is int and value in (0, 1):
+            return bool(value)
         text = self.text(field, value)
         if text is None:
             return None
@@ -372,7 +425,9 @@ def or_unexpected(
         return read()
     except DlnufError:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+    except SchemaDrift as exc:
+        raise unexpected(response, source, f"{what} dlnuf cannot read: {exc}") from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as exc:
         raise unexpected(
             response, source, f"{what} dlnuf cannot read ({type(exc).__name__})"
         ) from None
@@ -385,3 +440,42 @@ SOLE_TRADER_FORM = "1000"
 def rna_or_none(value: Any) -> Rna | None:
     """``value`` as a valid :class:`~dlnuf.identifiers.Rna`, or ``None``."""
     return Rna(value) if isinstance(value, str) and Rna.is_valid(value) else None
+
+
+_PROTECTED_ADDRESS = (
+    "number", "repetition", "street_type", "street_name", "complement",
+    "special_distribution", "postal_code", "cedex_code", "cedex_label",
+)
+
+
+def withhold_protected(identity: Identity) -> Identity:
+    """``identity`` as a public answer must show it: when the unit or establishment is
+    not fully diffusible, the values INSEE protects (the person's name, trade name,
+    sigle, street and postal code, postal lines) are withheld exactly as if the
+    upstream had answered ``[ND]``, whatever the endpoint sent. Facts not marked
+    public, and diffusible ones, are returned unchanged."""
+    if not identity.provenance.public or identity.diffusion == "diffusible":
+        return identity
+    withheld = set(identity.withheld)
+    update: dict[str, Any] = {}
+    for name in ("trade_name", "sigle"):
+        if getattr(identity, name) is not None:
+            update[name] = None
+            withheld.add(name)
+    if identity.is_sole_trader and identity.legal_name is not None:
+        update["legal_name"] = None
+        withheld.add("legal_name")
+    address = identity.address
+    hidden: dict[str, Any] = {
+        part: None for part in _PROTECTED_ADDRESS if getattr(address, part) is not None
+    }
+    withheld.update(f"address.{part}" for part in hidden)
+    if address.postal_lines:
+        hidden["postal_lines"] = ()
+        withheld.add("address.postal_lines")
+    if hidden:
+        update["address"] = address.model_copy(update=hidden)
+    if not update:
+        return identity
+    update["withheld"] = frozenset(withheld)
+    return identity.model_copy(update=update)

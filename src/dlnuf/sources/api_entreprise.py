@@ -84,6 +84,7 @@ from ._parse import (
     siret_or_none,
     unix_date,
     unix_datetime,
+    withhold_protected,
 )
 from .base import Identifier
 
@@ -316,7 +317,7 @@ def parse_identity(reply: Reply) -> Identity:
         )
     meta = as_dict(reply.body.get("meta"))
     unit = as_dict(data.get("unite_legale"))
-    r = Reader()
+    r = Reader(strict=True)
     sole_trader = unit.get("type") == "personne_physique"
     active_state = r.text("active", data.get("etat_administratif"))
     active = active_state == "A" if active_state else True
@@ -326,8 +327,7 @@ def parse_identity(reply: Reply) -> Identity:
     naf, naf_label = _naf(r, data)
     # The SIRET asked for, when the upstream answered for another one: reported, never
     # hidden (meta.redirect_from_siret, else the SIRET of the request itself).
-    asked = [siret_or_none(meta.get("redirect_from_siret")), reply.ident]
-    redirected = next((a for a in asked if isinstance(a, Siret) and a != siret), None)
+    redirected = _redirected_from(reply, meta, siret)
     rna = r.text("rna", unit.get("rna"))
     diffusion = diffusion_status(data.get("status_diffusion"), unit.get("status_diffusion"))
     identity = Identity(
@@ -367,7 +367,24 @@ def parse_identity(reply: Reply) -> Identity:
             public=reply.public or diffusion == "diffusible",
         ),
     )
-    return identity
+    return withhold_protected(identity)
+
+
+def _redirected_from(reply: Reply, meta: dict[str, Any], siret: Siret) -> Siret | None:
+    """The SIRET asked, when the answer is about another one and the upstream says it
+    redirected (``meta.redirect_from_siret``); another SIRET without it is refused."""
+    said = siret_or_none(meta.get("redirect_from_siret"))
+    asked = reply.ident if isinstance(reply.ident, Siret) else None
+    if asked is None or asked == siret:
+        return said if said is not None and said != siret else None
+    if said is None or said != asked:
+        raise UnexpectedPayload(
+            f"{reply.source} answered about SIRET {siret} when {asked} was asked, and "
+            "meta.redirect_from_siret does not say it redirected: not taken for an answer",
+            source=reply.source,
+            status=reply.response.status_code,
+        )
+    return asked
 
 
 # --- Evidence ------------------------------------------------------------------------------
@@ -818,7 +835,9 @@ class ApiEntreprise:
             return endpoint.parser(reply)
         except DlnufError:
             raise
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        except (
+            KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError
+        ) as exc:
             detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else exc
             raise UnexpectedPayload(
                 f"{self.name} answered a {kind.__name__} payload dlnuf cannot read "

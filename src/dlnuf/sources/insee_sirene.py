@@ -49,6 +49,7 @@ from ._parse import (
     rna_or_none,
     siret_or_none,
     unexpected,
+    withhold_protected,
 )
 from .base import Identifier
 
@@ -131,8 +132,15 @@ class InseeSirene(SireneSource):
             raise unexpected(response, self.name, "a body without an 'etablissement' object")
         identity = self._read(etab, response)
         if identity.siret != siret:
-            # A duplicate: the transport followed INSEE's 301 to the SIRET kept (a
-            # redirect back to the SIRET asked would not be one).
+            # A duplicate only when INSEE said so: the transport followed its 301 to the
+            # SIRET kept. Another SIRET without one is a wrong answer, not a redirect.
+            if not any(hop.status_code == 301 for hop in response.history):
+                raise unexpected(
+                    response,
+                    self.name,
+                    f"about SIRET {identity.siret} when {siret} was asked, without redirecting "
+                    "(no 301): not taken for an answer",
+                )
             identity = identity.model_copy(update={"redirected_from": siret})
         return identity
 
@@ -168,7 +176,7 @@ class InseeSirene(SireneSource):
         """
         try:
             header = response.json().get("header")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             return None
         if not isinstance(header, dict):
             return None
@@ -251,7 +259,7 @@ def _map(source: str, etab: dict[str, Any], response: httpx.Response) -> Identit
             source,
             f"an establishment whose siret {etab.get('siret')!r} is missing or not a valid SIRET",
         )
-    r = Reader()
+    r = Reader(strict=True)
     unit = as_dict(etab.get("uniteLegale"))
     periods = _periods(etab)
     current = periods[0] if periods else {}
@@ -260,7 +268,7 @@ def _map(source: str, etab: dict[str, Any], response: httpx.Response) -> Identit
     active = current.get("etatAdministratifEtablissement") != "F"
     nic_siege = r.text("head_office_siret", unit.get("nicSiegeUniteLegale"))
     rna = r.text("rna", unit.get("identifiantAssociationUniteLegale"))
-    return Identity(
+    return withhold_protected(Identity(
         siret=siret,
         siren=siret.siren,
         legal_name=legal_name,
@@ -299,4 +307,4 @@ def _map(source: str, etab: dict[str, Any], response: httpx.Response) -> Identit
             updated_at=iso_datetime(etab.get("dateDernierTraitementEtablissement")),
             public=True,
         ),
-    )
+    ))

@@ -45,6 +45,7 @@ from ._parse import (
     rna_or_none,
     siret_or_none,
     unexpected,
+    withhold_protected,
 )
 from .base import Identifier
 
@@ -105,12 +106,19 @@ class RechercheEntreprises(SireneSource):
         unit = results[0]
         if not isinstance(unit, dict):
             raise unexpected(response, self.name, "a result that is not an object")
-        if unit.get("siren") != siret.siren:
+        found_siren = unit.get("siren")
+        if not isinstance(found_siren, str) or not found_siren:
+            raise unexpected(response, self.name, "a result without a 'siren' string")
+        if found_siren != siret.siren:
             raise self._not_found(
-                siret, f"the result is about SIREN {unit.get('siren')!r}", response
+                siret, f"the result is about SIREN {found_siren[:20]!r}", response
             )
         siege = as_dict(unit.get("siege"))
         matching = [e for e in as_list(unit.get("matching_etablissements")) if isinstance(e, dict)]
+        if not any(isinstance(e.get("siret"), str) for e in (siege, *matching)):
+            raise unexpected(
+                response, self.name, "a result whose establishments carry no 'siret' string"
+            )
         if siege.get("siret") == siret:
             est = siege  # the head office entry carries the structured address
         else:
@@ -187,7 +195,7 @@ def _map(
     siege: dict[str, Any],
     response: httpx.Response,
 ) -> Identity:
-    r = Reader()
+    r = Reader(strict=True)
     complements = as_dict(unit.get("complements"))
     legal_name = _legal_name(r, unit, siege)
     enseignes = as_list(est.get("liste_enseignes"))
@@ -206,7 +214,7 @@ def _map(
     updated = iso_datetime(unit.get("date_mise_a_jour")) or iso_datetime(
         unit.get("date_mise_a_jour_insee")
     )
-    return Identity(
+    return withhold_protected(Identity(
         siret=siret,
         siren=siret.siren,
         legal_name=legal_name,
@@ -235,4 +243,4 @@ def _map(
         ),
         withheld=frozenset(r.withheld),
         provenance=make_provenance(source, response, updated_at=updated, public=True),
-    )
+    ))
