@@ -67,11 +67,6 @@ def vat_number(siren: str) -> str:
     return f"FR{key:02d}{siren}"
 
 
-_KNOWN_VALID: set[tuple[type[str], str]] = set()
-"""Canonical identifiers already checked, by class (cleared when it reaches the bound)."""
-_KNOWN_VALID_MAX = 100_000
-
-
 class _Identifier(str):
     """Common behaviour of the identifiers: normalise, check, raise a typed error."""
 
@@ -81,16 +76,18 @@ class _Identifier(str):
     def __new__(cls, value: object) -> Self:
         if isinstance(value, cls):
             return value
-        if type(value) is str and (cls, value) in _KNOWN_VALID:
-            # Hot path: the same identifiers are validated again and again (cache reads,
-            # model validation); a bounded set of already-checked canonical strings.
+        if type(value) is str and cls._canonical(value):
+            # Hot path (cache reads, model validation, clean files): already compact and
+            # valid, checked by the bool path without building an error.
             return super().__new__(cls, value)
         digits = cls._normalise(value)
         cls._check(value, digits)
-        if len(_KNOWN_VALID) >= _KNOWN_VALID_MAX:
-            _KNOWN_VALID.clear()
-        _KNOWN_VALID.add((cls, digits))
         return super().__new__(cls, digits)
+
+    @classmethod
+    def _canonical(cls, value: str) -> bool:
+        """Whether ``value`` is already the compact, valid form (the bool twin of ``_check``)."""
+        return False
 
     @classmethod
     def parse(cls, value: object) -> Self:
@@ -178,6 +175,10 @@ class Siren(_Identifier):
     error = InvalidSiren
 
     @classmethod
+    def _canonical(cls, value: str) -> bool:
+        return len(value) == 9 and value.isascii() and value.isdigit() and luhn_valid(value)
+
+    @classmethod
     def is_valid(cls, value: object) -> bool:
         """Whether ``value`` is a valid SIREN: a bool path that builds no exception."""
         if type(value) is str:
@@ -214,6 +215,10 @@ class Siret(_Identifier):
 
     length = 14
     error = InvalidSiret
+
+    @classmethod
+    def _canonical(cls, value: str) -> bool:
+        return len(value) == 14 and value.isascii() and value.isdigit() and _siret_ok(value)
 
     @classmethod
     def is_valid(cls, value: object) -> bool:
