@@ -445,6 +445,8 @@ class _Core:
     ) -> None:
         self.settings = settings
         self.limiter: RateLimiter = limiter if limiter is not None else MemoryRateLimiter()
+        self._admit: Callable[[Quota], float] | None = getattr(self.limiter, "admit", None)
+        """The limiter's check at the moment of sending, when it has one."""
         self.policy = RetryPolicy.from_settings(settings)
         self._jitter = jitter
         self._timeout = httpx.Timeout(settings.timeout).as_dict()  # settings are frozen
@@ -513,7 +515,13 @@ class _Core:
                 source=call.source,
                 retry_after=wait,
             )
-        return wait
+        return wait if wait > 0 else self.admit(call)
+
+    def admit(self, call: _Call) -> float:
+        """At the moment of sending: 0 when the request may go out now (it is counted),
+        else the seconds to sleep before asking again (see
+        :class:`~dlnuf.ratelimit.SendWindow`; a limiter without ``admit`` always says 0)."""
+        return self._admit(call.quota) if self._admit is not None else 0.0
 
     def sending(self, call: _Call) -> None:
         """Mark the moment the attempt goes on the wire."""
@@ -628,8 +636,9 @@ class SyncTransport(Closing):
 
     def _attempt(self, call: _Call) -> httpx.Response:
         wait = self._core.pace(call)
-        if wait > 0:
+        while wait > 0:
             self._sleep(wait)
+            wait = self._core.admit(call)
         self._core.sending(call)
         try:
             response = self._client.send(call.request, follow_redirects=True)
@@ -687,8 +696,9 @@ class AsyncTransport:
 
     async def _attempt(self, call: _Call) -> httpx.Response:
         wait = self._core.pace(call)
-        if wait > 0:
+        while wait > 0:
             await self._sleep(wait)
+            wait = self._core.admit(call)
         self._core.sending(call)
         try:
             response = await self._client.send(call.request, follow_redirects=True)
