@@ -150,3 +150,27 @@ def test_threads_share_the_cache_without_errors(clock: Clock) -> None:
             entry = cache.get(f"{n}:{i}")
             assert entry is not None
             assert entry.value == f"{n}-{i}".encode()
+
+
+def test_hits_on_many_keys_decode_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A memory cache keeps the facts the client wrote: its hits, on every key it holds
+    (not only the last few), are served without decoding the cached JSON again."""
+    import dlnuf
+    from dlnuf.facts.identity import Identity
+
+    sirets = ["55204944776279", "35005144700018"]  # two sandbox companies
+    cache = MemoryCache()
+    with dlnuf.Client(sources=["sandbox"], cache=cache) as client:
+        fetched = {s: client.identity(s) for s in sirets}
+
+        def no_decoding(*args: object, **kwargs: object) -> Identity:
+            raise AssertionError("a memory-cache hit decoded the cached JSON")
+
+        monkeypatch.setattr(Identity, "model_validate_json", no_decoding)
+        client._core.decoded = type(client._core.decoded)(maxsize=0)  # no memo to fall back on
+        for siret in sirets * 2:
+            hit = client.identity(siret)
+            assert hit.provenance.from_cache is True
+            assert hit.model_dump(exclude={"provenance"}) == fetched[siret].model_dump(
+                exclude={"provenance"}
+            )

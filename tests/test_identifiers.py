@@ -484,3 +484,60 @@ def test_siret_and_siren_both_answer_siren() -> None:
     assert siren.siren is siren
     assert Siret("55204944776279").siren == siren
     assert type(Siret("55204944776279").siren) is Siren
+
+
+# --- the bool path: is_valid agrees with the constructor and with python-stdnum ------------
+
+_SIRET_LIKE = st.one_of(
+    st.text(alphabet="0123456789", min_size=12, max_size=16),
+    st.text(alphabet="0123456789 .\u00a0\t-A", min_size=0, max_size=20),
+    st.from_regex(r"356000000[0-9]{5}", fullmatch=True),  # La Poste establishments
+    st.text(max_size=20),
+)
+
+
+def _reference_luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+@given(st.text(alphabet="0123456789", min_size=1, max_size=20))
+def test_luhn_valid_matches_the_textbook_loop(digits: str) -> None:
+    assert luhn_valid(digits) is _reference_luhn(digits)
+
+
+@given(_SIRET_LIKE)
+def test_siret_is_valid_is_true_exactly_when_the_constructor_accepts(value: str) -> None:
+    try:
+        Siret(value)
+    except InvalidSiret:
+        accepted = False
+    else:
+        accepted = True
+    assert Siret.is_valid(value) is accepted
+
+
+@given(_SIRET_LIKE)
+def test_siren_is_valid_is_true_exactly_when_the_constructor_accepts(value: str) -> None:
+    try:
+        Siren(value)
+    except InvalidSiren:
+        accepted = False
+    else:
+        accepted = True
+    assert Siren.is_valid(value) is accepted
+
+
+@given(st.one_of(st.text(alphabet="0123456789 .", max_size=18),
+                 st.from_regex(r"356000000[0-9]{5}", fullmatch=True)))
+def test_is_valid_agrees_with_python_stdnum(value: str) -> None:
+    # stdnum strips only spaces and dots (dlnuf also takes non-breaking spaces and tabs):
+    # on that common alphabet the two must never disagree.
+    from stdnum.fr import siren as stdnum_siren
+    from stdnum.fr import siret as stdnum_siret
+
+    assert Siret.is_valid(value) is bool(stdnum_siret.is_valid(value))
+    assert Siren.is_valid(value) is bool(stdnum_siren.is_valid(value))

@@ -188,6 +188,9 @@ class Core:
         """What each guarded source's credentials may call, read once per client."""
         self.decoded = DecodedFacts()
         """Facts decoded from the cache, reused while their cached bytes are unchanged."""
+        self._keeps_objects = bool(getattr(cache, "keeps_objects", False))
+        # An in-process cache (memory) is handed the fetched fact with its bytes, so that
+        # its hits, on any key it holds, never decode: see CacheEntry.decoded.
         self._guarded: dict[int, tuple[Source, bool]] = {}
 
     def is_guarded(self, src: Source) -> TypeGuard[GuardedSource]:
@@ -287,7 +290,9 @@ class Core:
             expires_at, stale_until = self.policy.expiry(kind, fact, now)
             fact = fact.with_provenance(expires_at=expires_at)
             if key is not None:
-                self._cache_set(key, fact.model_dump_json().encode(), expires_at, stale_until)
+                value = fact.model_dump_json().encode()
+                decoded = DecodedFact(kind, value, fact) if self._keeps_objects else None
+                self._cache_set(key, value, expires_at, stale_until, decoded)
             return fact
         if stale is not None and self.settings.stale_if_error:
             log.warning("serving a stale %s for %s: %s", kind.__name__, ident, last_error)
@@ -345,19 +350,36 @@ class Core:
             log.exception("cache read failed for %s", key)
             return None
 
-    def _cache_set(self, key: str, value: bytes, expires_at: Any, stale_until: Any) -> None:
+    def _cache_set(
+        self,
+        key: str,
+        value: bytes,
+        expires_at: Any,
+        stale_until: Any,
+        decoded: DecodedFact[Any] | None = None,
+    ) -> None:
         if self.cache is None:
             return
         try:
-            self.cache.set(key, value, expires_at=expires_at, stale_until=stale_until)
+            if decoded is not None:  # only for a cache that keeps_objects (see __init__)
+                self.cache.set(  # type: ignore[call-arg]
+                    key, value, expires_at=expires_at, stale_until=stale_until, decoded=decoded
+                )
+            else:
+                self.cache.set(key, value, expires_at=expires_at, stale_until=stale_until)
         except Exception:
             log.exception("cache write failed for %s", key)
 
     def _decode(self, kind: type[F], entry: CacheEntry, key: str) -> DecodedFact[F] | None:
         """The fact cached in ``entry``: decoded once, then reused while its bytes are equal."""
+        known = entry.decoded  # kept on the entry itself by an in-process cache
+        if known is not None and known.kind is kind:
+            checked: DecodedFact[F] = known
+            return checked
         value = entry.value
         known = self.decoded.get(key, kind, value)
         if known is not None:
+            entry.remember(known)
             return known
         if value == _NOT_FOUND:
             return None
@@ -370,7 +392,9 @@ class Core:
             if self.cache is not None:
                 self.cache.delete(key)
             return None
-        return self.decoded.put(key, kind, value, fact)
+        decoded = self.decoded.put(key, kind, value, fact)
+        entry.remember(decoded)
+        return decoded
 
 
 def _response(answer: httpx.Response | Fact, src: Source) -> httpx.Response:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol, runtime_checkable
@@ -46,6 +47,7 @@ __all__ = [
     "Quota",
     "RateLimitHeaders",
     "RateLimiter",
+    "SendWindow",
     "apply_headers",
     "block",
     "parse_rate_limit_headers",
@@ -237,6 +239,7 @@ class MemoryRateLimiter:
         self._safety = safety
         self._pools: dict[str, PoolState] = {}
         self._lock = threading.Lock()
+        self._sends = SendWindow(clock, safety)
 
     def reserve(self, quota: Quota, *, max_wait: float = math.inf) -> float:
         """Book the next slot in ``quota.pool``; return the seconds to wait before sending."""
@@ -251,6 +254,11 @@ class MemoryRateLimiter:
                 max_wait=max_wait,
             )
         return max(wait, 0.0)
+
+    def admit(self, quota: Quota) -> float:
+        """At the moment of sending: 0 and the request is counted, or the seconds to wait
+        because the pool's last requests fill its window (see :class:`SendWindow`)."""
+        return self._sends.admit(quota)
 
     def observe(self, quota: Quota, headers: httpx.Headers) -> None:
         """Correct the pool from the ``RateLimit-*`` response headers (junk is ignored)."""
@@ -268,3 +276,39 @@ class MemoryRateLimiter:
         with self._lock:
             state = self._pools.get(quota.pool, PoolState())
             self._pools[quota.pool] = block(state, self._clock() + seconds)
+
+
+class SendWindow:
+    """The moments this process's last requests of each pool went out, checked at sending.
+
+    The GCRA books evenly spaced slots, but the thread or task that holds a slot can
+    wake up late from its sleep (a busy machine, the GIL) and send in a later window
+    that already holds its own share: a server counting per sliding window then sees
+    more than its quota. Right before a request goes out, :meth:`admit` lets it go
+    only when fewer than ``limit`` requests of its pool went out in the last
+    ``period * (2 - safety)`` (3 % longer than the period by default: the evenly spaced
+    schedule, ``safety`` below the quota, never fills that window, and a request may
+    reach the server that much later than it left without making the server's count
+    exceed the quota). Otherwise it says how long to wait. Per process: a shared
+    Redis limiter paces the processes between them.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, safety: float = 0.97) -> None:
+        self._clock = clock
+        self._stretch = 2.0 - safety
+        self._sent: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def admit(self, quota: Quota) -> float:
+        """Record a request going out now and return 0, or return the seconds to wait
+        (nothing recorded) when the pool's window is full."""
+        window = quota.period * self._stretch
+        with self._lock:
+            now = self._clock()
+            sent = self._sent.get(quota.pool)
+            if sent is None or sent.maxlen != quota.limit:
+                sent = self._sent[quota.pool] = deque(sent or (), maxlen=quota.limit)
+            if len(sent) == quota.limit and now - sent[0] < window:
+                return sent[0] + window - now
+            sent.append(now)
+            return 0.0

@@ -163,6 +163,11 @@ class RedisRateLimiter:
             return self._local.reserve(quota, max_wait=max_wait)
         return max(float(answer), 0.0)
 
+    def admit(self, quota: Quota) -> float:
+        """At the moment of sending, this process's own check (see
+        :class:`~dlnuf.ratelimit.SendWindow`): no late wake-up here sends past the quota."""
+        return self._local.admit(quota)
+
     def observe(self, quota: Quota, headers: httpx.Headers) -> None:
         """Correct the pool from the ``RateLimit-*`` response headers (junk is ignored)."""
         seen = parse_rate_limit_headers(headers, self._wall_clock())

@@ -585,6 +585,8 @@ class _Core:
     ) -> None:
         self.settings = settings
         self.limiter: RateLimiter = limiter if limiter is not None else MemoryRateLimiter()
+        self._admit: Callable[[Quota], float] | None = getattr(self.limiter, "admit", None)
+        """The limiter's check at the moment of sending, when it has one."""
         self.policy = RetryPolicy.from_settings(settings)
         self._jitter = jitter
         self._timeout = httpx.Timeout(settings.timeout).as_dict()  # settings are frozen
@@ -764,20 +766,35 @@ class _Core:
             raise self.deadline_error(call)
         longest = min(self.policy.max_wait, call.remaining())
         wait = self.limiter.reserve(call.quota, max_wait=longest)
-        if wait > longest:
-            logger.debug(
-                "%s %s not sent: pool %s paused for %.3f s",
-                call.request.method, call.request.url.path, call.quota.pool, wait,
-            )
-            raise RateLimited(
-                f"{call.source}: quota exhausted, retry after {_seconds(round(wait, 3))} "
-                f"(pool {call.quota.pool!r} is paused longer than max_retry_wait="
-                f"{_seconds(self.policy.max_wait)} or the time left before the deadline; "
-                "nothing was sent)",
-                source=call.source,
-                retry_after=wait,
-            )
+        self._refuse_longer(call, wait, longest)
+        return wait if wait > 0 else self.admit(call)
+
+    def admit(self, call: _Call) -> float:
+        """At the moment of sending: 0 when the request may go out now (it is counted),
+        else the seconds to sleep before asking again (see
+        :class:`~dlnuf.ratelimit.SendWindow`; a limiter without ``admit`` always says 0).
+        Raises :class:`RateLimited` like :meth:`pace` when that wait is too long."""
+        wait = self._admit(call.quota) if self._admit is not None else 0.0
+        if wait > 0:
+            self._refuse_longer(call, wait, min(self.policy.max_wait, call.remaining()))
         return wait
+
+    def _refuse_longer(self, call: _Call, wait: float, longest: float) -> None:
+        """Raise :class:`RateLimited` (nothing sent) when ``wait`` exceeds ``longest``."""
+        if wait <= longest:
+            return
+        logger.debug(
+            "%s %s not sent: pool %s paused for %.3f s",
+            call.request.method, call.request.url.path, call.quota.pool, wait,
+        )
+        raise RateLimited(
+            f"{call.source}: quota exhausted, retry after {_seconds(round(wait, 3))} "
+            f"(pool {call.quota.pool!r} is paused longer than max_retry_wait="
+            f"{_seconds(self.policy.max_wait)} or the time left before the deadline; "
+            "nothing was sent)",
+            source=call.source,
+            retry_after=wait,
+        )
 
     def sending(self, call: _Call) -> None:
         """Mark the moment the attempt goes on the wire."""
@@ -915,8 +932,9 @@ class SyncTransport(Closing):
 
     def _attempt(self, call: _Call) -> httpx.Response:
         wait = self._core.pace(call)
-        if wait > 0:
+        while wait > 0:
             self._sleep(wait)
+            wait = self._core.admit(call)
         self._core.sending(call)
         request = call.request
         history: list[httpx.Response] = []
@@ -1005,8 +1023,9 @@ class AsyncTransport:
 
     async def _attempt(self, call: _Call) -> httpx.Response:
         wait = self._core.pace(call)
-        if wait > 0:
+        while wait > 0:
             await self._sleep(wait)
+            wait = self._core.admit(call)
         self._core.sending(call)
         request = call.request
         history: list[httpx.Response] = []

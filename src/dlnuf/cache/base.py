@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 __all__ = ["Cache", "CacheEntry", "cache_key", "timestamp"]
 
@@ -16,10 +16,20 @@ class CacheEntry:
     value: bytes
     expires_at: datetime
     stale_until: datetime
+    decoded: Any = field(default=None, compare=False, repr=False)
+    """What the client decoded from ``value`` (a memo, not part of the entry's value).
+
+    An in-process backend that keeps its entries (the memory cache) thereby serves
+    every later hit of the entry without decoding it again; a backend that builds a
+    new entry on each read (SQLite, Redis) simply loses it."""
 
     def is_fresh(self, now: datetime) -> bool:
         """Whether the entry may be served as fresh at ``now``."""
         return now < self.expires_at
+
+    def remember(self, decoded: Any) -> None:
+        """Keep ``decoded`` (what ``value`` decodes to) on the entry, for the next hit."""
+        object.__setattr__(self, "decoded", decoded)
 
 
 @runtime_checkable

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from cachetools import TLRUCache
 
@@ -51,11 +52,21 @@ class MemoryCache(Closing):
                 raise _closed()
             return self._data.get(key)
 
+    keeps_objects = True
+    """Entries stay in this process: ``set`` may be given what the value decodes to."""
+
     def set(
-        self, key: str, value: bytes, *, expires_at: datetime, stale_until: datetime
+        self,
+        key: str,
+        value: bytes,
+        *,
+        expires_at: datetime,
+        stale_until: datetime,
+        decoded: Any = None,
     ) -> None:
-        """Store ``value``; an entry already dead at ``stale_until`` replaces nothing."""
-        entry = CacheEntry(value, expires_at, max(stale_until, expires_at))
+        """Store ``value`` (and ``decoded``, what it decodes to, kept for the next hits);
+        an entry already dead at ``stale_until`` replaces nothing."""
+        entry = CacheEntry(value, expires_at, max(stale_until, expires_at), decoded)
         with self._lock:
             if self._closed:
                 raise _closed()
