@@ -34,10 +34,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,8 +42,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 from pydantic_core import to_jsonable_python
 
-from ._closing import Closing
-from .errors import ConfigurationError
+from .private_db import PrivateDatabase
 
 if TYPE_CHECKING:
     from .cache.base import Cache
@@ -68,9 +64,6 @@ MEMORY = "memory"
 _URL: Any = object()
 OFFLINE_SOURCES = frozenset({"sandbox"})
 """Sources whose made-up data must never mix with real answers."""
-
-BUSY_TIMEOUT_MS = 10_000
-"""How long a write waits for another process's write before failing."""
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS dlnuf_answers ("
@@ -104,8 +97,10 @@ Ident = Siret | Siren | str
 """A SIRET (establishment-specific answers) or a SIREN (answers about the company)."""
 
 
-class AnswerStore(Closing):
+class AnswerStore(PrivateDatabase):
     """Answers declared by companies, in the SQLite file ``path`` or in memory (``None``).
+
+    The file is private to its owner and never the cache's (see :mod:`dlnuf.private_db`).
 
     ``get(siret)`` gives the company's answers (SIREN level) overlaid with those
     of that establishment (SIRET level); ``set(ident, key, value, form=...)``
@@ -113,22 +108,19 @@ class AnswerStore(Closing):
     forms validate what they read). ``clock`` replaces the system clock, for tests.
     """
 
+    what = "the dlnuf answer store"
+    schema = _SCHEMA
+    synchronous = "FULL"  # answers are not a cache: a commit survives a power cut
+
     def __init__(
         self,
         path: str | os.PathLike[str] | None = None,
         *,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self.path: Path | None = None if path is None else Path(path).expanduser()
-        if self.path is not None and str(path) == ":memory:":
-            self.path = None
         self._clock = clock or utcnow
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
-        self._pid = os.getpid()
-        self._closed = False
-        with self._lock:
-            self._connection()
+        memory = path is None or str(path) == ":memory:"
+        super().__init__(None if memory else Path(path).expanduser())  # type: ignore[arg-type]
 
     @classmethod
     def memory(cls) -> AnswerStore:
@@ -236,76 +228,6 @@ class AnswerStore(Closing):
             return int(conn.execute(_ERASE, (_siren_of(siren),)).rowcount)
 
     # -- lifecycle ------------------------------------------------------------------------
-
-    def close(self) -> None:
-        """Close the connection. Idempotent; the store is unusable afterwards."""
-        with self._lock:
-            self._closed = True
-            conn, self._conn = self._conn, None
-            if conn is not None and self._pid == os.getpid():
-                conn.close()
-
-    def __repr__(self) -> str:
-        where = str(self.path) if self.path is not None else ":memory:"
-        return f"AnswerStore({where!r})"
-
-    @contextmanager
-    def _cursor(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            yield self._connection()
-
-    def _connection(self) -> sqlite3.Connection:
-        """The connection of this process (a forked child opens its own)."""
-        if self._closed:
-            raise ConfigurationError(f"{self!r} is closed; open a new one")
-        if self._conn is not None and self._pid == os.getpid():
-            return self._conn
-        self._pid = os.getpid()  # a connection never crosses a fork: open a new one
-        if self.path is None:
-            conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        else:
-            self._create_file(self.path)
-            try:
-                conn = sqlite3.connect(
-                    self.path,
-                    timeout=BUSY_TIMEOUT_MS / 1000,
-                    isolation_level=None,
-                    check_same_thread=False,
-                )
-            except sqlite3.Error as exc:
-                raise self._unusable(exc) from exc
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            if self.path is not None:
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = FULL")  # answers are not a cache: durable
-            for statement in _SCHEMA:
-                conn.execute(statement)
-        except sqlite3.Error as exc:
-            conn.close()
-            raise self._unusable(exc) from exc
-        self._conn = conn
-        return conn
-
-    @staticmethod
-    def _create_file(path: Path) -> None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            # Answers are personal and company data: a new file is private to its owner.
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        except FileExistsError:
-            return
-        except OSError as exc:
-            raise ConfigurationError(
-                f"cannot create the answer store {path}: {exc.strerror or exc}"
-            ) from exc
-        os.close(fd)
-
-    def _unusable(self, exc: sqlite3.Error) -> ConfigurationError:
-        return ConfigurationError(
-            f"cannot use {self.path} as the dlnuf answer store: {exc}. "
-            "Check that it is a writable SQLite file, or choose another path."
-        )
 
 
 def _siren_of(value: Ident) -> str:

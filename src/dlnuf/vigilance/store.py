@@ -9,23 +9,18 @@ by URL: a document URL is a capability, and it expires anyway.
 from __future__ import annotations
 
 import os
-import sqlite3
-import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from .._closing import Closing
-from ..errors import ConfigurationError
 from ..identifiers import Siren, Siret
+from ..private_db import PrivateDatabase
 from .model import Change, Check, Severity, Supplier
 
 __all__ = ["PortfolioStore", "default_portfolio_path"]
 
-BUSY_TIMEOUT_MS = 10_000
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS suppliers (siret TEXT NOT NULL, contract TEXT NOT NULL, "
@@ -62,23 +57,21 @@ def default_portfolio_path() -> Path:
     return base / "dlnuf" / "portfolio.db"
 
 
-class PortfolioStore(Closing):
+class PortfolioStore(PrivateDatabase):
     """The tables of one portfolio, in the SQLite file ``path`` (``":memory:"``: in memory).
 
-    Thread-safe (one connection behind a lock); a forked child opens its own.
+    Thread-safe (one connection behind a lock); a forked child opens its own; the file
+    is private to its owner (see :mod:`dlnuf.private_db`).
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path: Path | None = None if str(path) == ":memory:" else Path(path).expanduser()
-        self._lock = threading.RLock()
-        self._conn: sqlite3.Connection | None = None
-        self._pid = os.getpid()
-        self._closed = False
-        with self._lock:
-            self._connection()
+    what = "a dlnuf portfolio"
+    schema = _SCHEMA
+    # Committed answers survive a crash of the process; a power cut may lose the last
+    # ones, which the next run simply fetches again.
+    synchronous = "NORMAL"
 
-    def __repr__(self) -> str:
-        return f"PortfolioStore({str(self.path) if self.path else ':memory:'!r})"
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        super().__init__(None if str(path) == ":memory:" else Path(path).expanduser())
 
     # -- suppliers ------------------------------------------------------------------------
 
@@ -306,71 +299,6 @@ class PortfolioStore(Closing):
         ]
 
     # -- plumbing ---------------------------------------------------------------------------
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction (``BEGIN IMMEDIATE``), committed or rolled back."""
-        with self._cursor() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-
-    def close(self) -> None:
-        """Close the connection (idempotent)."""
-        with self._lock:
-            self._closed = True
-            conn, self._conn = self._conn, None
-            if conn is not None and self._pid == os.getpid():
-                conn.close()
-
-    @contextmanager
-    def _cursor(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            yield self._connection()
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._closed:
-            raise ConfigurationError(f"{self!r} is closed; open the portfolio again")
-        if self._conn is not None and self._pid == os.getpid():
-            return self._conn
-        self._pid = os.getpid()
-        try:
-            if self.path is None:
-                conn = sqlite3.connect(":memory:", isolation_level=None,
-                                       check_same_thread=False)
-            else:
-                _create_private(self.path)
-                conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
-                                       isolation_level=None, check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            if self.path is not None:
-                conn.execute("PRAGMA journal_mode = WAL")
-                # Committed answers survive a crash of the process; a power cut may lose the
-                # last ones, which the next run simply fetches again.
-                conn.execute("PRAGMA synchronous = NORMAL")
-            for statement in _SCHEMA:
-                conn.execute(statement)
-        except (sqlite3.Error, OSError) as exc:
-            raise ConfigurationError(
-                f"cannot use {self.path} as a dlnuf portfolio: {exc}. Check that it is a "
-                "writable SQLite file (not the cache's), or choose another path."
-            ) from exc
-        self._conn = conn
-        return conn
-
-
-def _create_private(path: Path) -> None:
-    """Create ``path`` readable by its owner only (it holds documents about persons)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:
-        return
-    os.close(fd)
 
 
 def _where(**conditions: str | None) -> tuple[str, tuple[Any, ...]]:
