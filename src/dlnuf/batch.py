@@ -59,9 +59,10 @@ from .errors import (
     NotFound,
 )
 from .facts.base import Fact
-from .flow import Core, Fetch, Flow, coerce_identifier
+from .flow import Core, Fetch, Flow, LocalCall, Step, coerce_identifier
 from .identifiers import Siret, parse_siret_or_siren
 from .sources.base import BatchSource, Identifier
+from .sources.local import LocalBatchSource
 
 __all__ = [
     "DEDUP_MEMORY",
@@ -69,6 +70,7 @@ __all__ = [
     "BatchResults",
     "PagedBatchSource",
     "acollect",
+    "ask_local_batch",
     "collect",
     "fetch_batch",
     "many_async",
@@ -81,8 +83,9 @@ F = TypeVar("F", bound=Fact)
 DEDUP_MEMORY = 10_000
 """How many finished lookups a batch remembers to answer repeated identifiers."""
 
-Job = Generator[Fetch, httpx.Response, Any]
-"""What a driver runs: yields fetches, receives responses, returns an outcome."""
+Job = Generator[Step, Any, Any]
+"""What a driver runs: yields fetches (or local calls), receives their answers, returns
+an outcome."""
 SyncDrive = Callable[[Job], Any]
 AsyncDrive = Callable[[Job], Coroutine[Any, Any, Any]]
 
@@ -289,7 +292,17 @@ def fetch_batch(
     return found
 
 
-def _resume(flow: Flow[Fact], step: Fetch) -> Job:
+def ask_local_batch(
+    source: LocalBatchSource, kind: type[Fact], sirets: list[Siret]
+) -> Generator[Step, Any, dict[Siret, Fact]]:
+    """One in-process call answering many SIRETs: the facts found, by SIRET."""
+    found: dict[Siret, Fact] = yield LocalCall(
+        source, partial(source.answer_many, kind, sirets)
+    )
+    return found
+
+
+def _resume(flow: Flow[Fact], step: Step) -> Job:
     """A started flow, paused at ``step``, as a job a driver can run."""
     while True:
         try:
@@ -331,7 +344,7 @@ class _Lookup:
         self.key = key
         self.flow = flow
         self.waiters = [waiter]
-        self.step: Fetch | None = None
+        self.step: Step | None = None
         self.alone = False
         """Never batched again (a batch answer left it out)."""
 
@@ -343,6 +356,8 @@ class _Task:
     job: Job
     lookups: list[_Lookup]
     batch: bool
+    local: bool = False
+    """A local source's batch: what it leaves out is not in its copy."""
 
 
 class _Plan:
@@ -372,7 +387,9 @@ class _Plan:
         self._ready: deque[BatchResult] = deque()
         self._inflight: dict[Key, _Lookup] = {}
         self._memo: LRUCache[Key, Fact | DlnufError] = LRUCache(DEDUP_MEMORY)
-        self._groups: dict[tuple[str, type[Fact]], tuple[BatchSource, list[_Lookup]]] = {}
+        self._groups: dict[
+            tuple[str, type[Fact]], tuple[BatchSource | LocalBatchSource, list[_Lookup]]
+        ] = {}
         self._queue: deque[_Task] = deque()
 
     @property
@@ -414,6 +431,14 @@ class _Plan:
             fact = outcome.get(lookup.key[1])
             if fact is not None:
                 self._advance(lookup, partial(lookup.flow.send, fact))
+            elif task.local:  # a local copy's answer is complete: asking again finds nothing
+                name = lookup.step.source.name if lookup.step is not None else "a local source"
+                missing = NotFound(
+                    f"{name} does not hold {lookup.key[1]} (not in its local copy)",
+                    source=name,
+                    status=404,
+                )
+                self._advance(lookup, partial(lookup.flow.throw, missing))
             else:
                 lookup.alone = True  # left out of the answer: ask for it on its own
                 self._route(lookup)
@@ -455,7 +480,7 @@ class _Plan:
                 self._inflight[key] = lookup
                 self._advance(lookup, partial(next, lookup.flow))
 
-    def _advance(self, lookup: _Lookup, step: Callable[[], Fetch]) -> None:
+    def _advance(self, lookup: _Lookup, step: Callable[[], Step]) -> None:
         """Move a flow on: route the fetch it needs next, or settle its outcome."""
         try:
             lookup.step = step()
@@ -471,20 +496,34 @@ class _Plan:
         assert step is not None  # noqa: S101 - only routed while paused at a fetch
         kind, ident = lookup.key
         source = step.source
+        if isinstance(step, LocalCall):
+            if not lookup.alone and isinstance(ident, Siret) and self.core.is_local_batch(source):
+                self._group(source, kind, lookup)
+            else:
+                self._queue.append(_Task(_resume(lookup.flow, step), [lookup], batch=False))
+            return
         batchable = step.shared is None and isinstance(ident, Siret)  # not a privileges fetch
         if batchable and not lookup.alone and isinstance(source, BatchSource):
-            group_key = (source.name, kind)
-            _, group = self._groups.setdefault(group_key, (source, []))
-            group.append(lookup)
-            if len(group) >= source.batch_size:
-                del self._groups[group_key]
-                self._queue.append(self._batch(source, group))
+            self._group(source, kind, lookup)
             return
         self._queue.append(_Task(_resume(lookup.flow, step), [lookup], batch=False))
 
-    def _batch(self, source: BatchSource, lookups: list[_Lookup]) -> _Task:
+    def _group(
+        self, source: BatchSource | LocalBatchSource, kind: type[Fact], lookup: _Lookup
+    ) -> None:
+        group_key = (source.name, kind)
+        _, group = self._groups.setdefault(group_key, (source, []))
+        group.append(lookup)
+        if len(group) >= source.batch_size:
+            del self._groups[group_key]
+            self._queue.append(self._batch(source, group))
+
+    def _batch(self, source: BatchSource | LocalBatchSource, lookups: list[_Lookup]) -> _Task:
         kind = lookups[0].key[0]
         sirets = [ident for _, ident in (lk.key for lk in lookups) if isinstance(ident, Siret)]
+        if self.core.is_local_batch(source):
+            return _Task(ask_local_batch(source, kind, sirets), lookups, batch=True, local=True)
+        assert isinstance(source, BatchSource)  # noqa: S101 - grouped only if one or the other
         return _Task(fetch_batch(source, kind, sirets), lookups, batch=True)
 
     def _settle(self, lookup: _Lookup, outcome: Any) -> None:
@@ -564,7 +603,7 @@ def _prepare(
         source.batch_size
         for kind in asked
         for source in core.resolve(kind)  # UnsupportedKind now, not on every line
-        if isinstance(source, BatchSource)
+        if isinstance(source, BatchSource | LocalBatchSource)
     ]
     window = max(8 * concurrency, 2 * max(batch_sizes, default=0), 64)
     total: int | None = None
