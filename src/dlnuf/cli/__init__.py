@@ -12,11 +12,11 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from ..errors import ConfigurationError, DlnufError, InvalidIdentifier
-from . import batch, evidence, lookup, prefill
+from . import batch, evidence, lookup, prefill, stock
 
 __all__ = ["build_parser", "main"]
 
-COMMANDS = [lookup, evidence, prefill, batch]
+COMMANDS = [lookup, evidence, prefill, batch, stock]
 """Modules that add subcommands, in the order ``--help`` lists them."""
 
 
