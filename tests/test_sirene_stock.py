@@ -26,6 +26,8 @@ from dlnuf.testing import FakeUpstreams, make_company
 from dlnuf.testing.stock import ESTABLISHMENTS_FILE, UNITS_FILE, StockSummary, write_stock
 
 COUNT = 3000
+ABSENT = "73282932000074"
+"""A valid SIRET the generator never makes (its SIRENs start with 4)."""
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +151,7 @@ def test_a_partially_diffusible_person_is_withheld_on_its_status_alone(
 
 
 def test_unknown_bad_and_siren_inputs(stock: StockSummary) -> None:
-    absent = Siret("73282932000074")  # valid, not generated (generated SIRENs start with 4)
+    absent = Siret(ABSENT)
     with dlnuf.Client(sources=[SireneStock(folder=stock.folder)], cache=None) as client:
         with pytest.raises(NotFound, match="does not hold 73282932000074"):
             client.identity(absent)
@@ -188,13 +190,15 @@ def test_many_answers_by_joins_not_point_queries(stock: StockSummary) -> None:
     sirets = all_sirets(stock)
     source = CountingStock(folder=stock.folder)
     with dlnuf.Client(sources=[source], cache=None) as client:
-        results = collect(client.many([*sirets, "40000000600010", sirets[5]]))
-    assert len(results) == COUNT + 2
+        results = collect(client.many([*sirets, "40000000600010", sirets[5], ABSENT]))
+    assert len(results) == COUNT + 3
     assert sum(r.ok for r in results) == COUNT + 1
     assert type(results[COUNT].errors[dlnuf.Identity]).__name__ == "InvalidSiret"
+    missing = results[COUNT + 2].errors[dlnuf.Identity]
+    assert isinstance(missing, NotFound) and missing.source == "sirene_stock"
     assert source.points == 0
-    assert sum(source.batches) == COUNT  # the repeated SIRET is asked once
-    assert len(source.batches) == -(-COUNT // source.batch_size)
+    assert sum(source.batches) == COUNT + 1  # the repeated SIRET is asked once
+    assert len(source.batches) == -(-(COUNT + 1) // source.batch_size)
     found = results[17].get(dlnuf.Identity)
     assert found is not None
     assert found.siret == sirets[17]

@@ -61,7 +61,7 @@ from .errors import (
 from .facts.base import Fact
 from .flow import Core, Fetch, Flow, LocalCall, Step, coerce_identifier
 from .identifiers import Siret, parse_siret_or_siren
-from .sources.base import BatchSource, Identifier
+from .sources.base import BatchSource, Identifier, Source
 from .sources.local import LocalBatchSource
 
 __all__ = [
@@ -338,15 +338,31 @@ Key = tuple[type[Fact], Identifier]
 class _Lookup:
     """One (kind, identifier) being answered, and the lines waiting for it."""
 
-    __slots__ = ("alone", "flow", "key", "step", "waiters")
+    __slots__ = ("_flow", "alone", "key", "step", "waiters")
 
-    def __init__(self, key: Key, flow: Flow[Fact], waiter: _Line) -> None:
+    def __init__(self, key: Key, flow: Flow[Fact] | None, waiter: _Line) -> None:
         self.key = key
-        self.flow = flow
+        self._flow = flow
+        """``None`` while a local source asked first (before any flow) has not answered."""
         self.waiters = [waiter]
         self.step: Step | None = None
         self.alone = False
         """Never batched again (a batch answer left it out)."""
+
+    @property
+    def flow(self) -> Flow[Fact]:
+        """The lookup flow (started: not waiting for a local source asked first)."""
+        assert self._flow is not None  # noqa: S101 - only read once started
+        return self._flow
+
+    @property
+    def started(self) -> bool:
+        """Whether the flow exists (a lookup asked to a local source first has none yet)."""
+        return self._flow is not None
+
+    def start(self, flow: Flow[Fact]) -> None:
+        """Give the lookup its flow."""
+        self._flow = flow
 
 
 @dataclass
@@ -356,8 +372,8 @@ class _Task:
     job: Job
     lookups: list[_Lookup]
     batch: bool
-    local: bool = False
-    """A local source's batch: what it leaves out is not in its copy."""
+    local: Source | None = None
+    """The local source of a local batch: what it leaves out is not in its copy."""
 
 
 class _Plan:
@@ -391,6 +407,11 @@ class _Plan:
             tuple[str, type[Fact]], tuple[BatchSource | LocalBatchSource, list[_Lookup]]
         ] = {}
         self._queue: deque[_Task] = deque()
+        self._local_first: dict[type[Fact], LocalBatchSource] = {}
+        for kind in kinds:
+            first = core.resolve(kind)[0]
+            if core.is_local_batch(first):
+                self._local_first[kind] = first
 
     @property
     def done(self) -> bool:
@@ -426,24 +447,46 @@ class _Plan:
             return
         for lookup in task.lookups:
             if isinstance(outcome, DlnufError):
-                self._advance(lookup, partial(lookup.flow.throw, outcome.with_traceback(None)))
+                error = outcome.with_traceback(None)
+                if not lookup.started:
+                    self._after_local(lookup, task.local, error)
+                else:
+                    self._advance(lookup, partial(lookup.flow.throw, error))
                 continue
             fact = outcome.get(lookup.key[1])
             if fact is not None:
-                self._advance(lookup, partial(lookup.flow.send, fact))
-            elif task.local:  # a local copy's answer is complete: asking again finds nothing
-                name = lookup.step.source.name if lookup.step is not None else "a local source"
+                if not lookup.started:
+                    self._settle(lookup, fact)
+                else:
+                    self._advance(lookup, partial(lookup.flow.send, fact))
+            elif task.local is not None:  # a local copy's answer is complete
+                name = task.local.name
                 missing = NotFound(
                     f"{name} does not hold {lookup.key[1]} (not in its local copy)",
                     source=name,
                     status=404,
                 )
-                self._advance(lookup, partial(lookup.flow.throw, missing))
+                if not lookup.started:
+                    self._after_local(lookup, task.local, missing)
+                else:
+                    self._advance(lookup, partial(lookup.flow.throw, missing))
             else:
                 lookup.alone = True  # left out of the answer: ask for it on its own
                 self._route(lookup)
 
     # -- internals ---------------------------------------------------------------------
+
+    def _after_local(self, lookup: _Lookup, source: Source | None, error: DlnufError) -> None:
+        """A local source asked first could not answer: go on to the sources after it, as
+        the lookup flow would (on NotFound or a transient error), else settle ``error``."""
+        flow = None
+        if source is not None and (isinstance(error, NotFound) or error.transient):
+            flow = self.core.lookup_after(lookup.key[0], lookup.key[1], source)
+        if flow is None:
+            self._settle(lookup, error)
+            return
+        lookup.start(flow)
+        self._advance(lookup, partial(next, flow))
 
     def _read(self) -> None:
         while (
@@ -475,6 +518,12 @@ class _Plan:
                 self._answer(line, kind, self._memo[key])
             elif key in self._inflight:
                 self._inflight[key].waiters.append(line)
+            elif (local := self._local_first.get(kind)) is not None and isinstance(ident, Siret):
+                # The first source is a local copy answering many: ask it in joins before
+                # any flow (lines waiting for it hold no generator), the flow only after.
+                lookup = _Lookup(key, None, line)
+                self._inflight[key] = lookup
+                self._group(local, kind, lookup)
             else:
                 lookup = _Lookup(key, self.core.lookup(kind, ident), line)
                 self._inflight[key] = lookup
@@ -522,7 +571,7 @@ class _Plan:
         kind = lookups[0].key[0]
         sirets = [ident for _, ident in (lk.key for lk in lookups) if isinstance(ident, Siret)]
         if self.core.is_local_batch(source):
-            return _Task(ask_local_batch(source, kind, sirets), lookups, batch=True, local=True)
+            return _Task(ask_local_batch(source, kind, sirets), lookups, batch=True, local=source)
         assert isinstance(source, BatchSource)  # noqa: S101 - grouped only if one or the other
         return _Task(fetch_batch(source, kind, sirets), lookups, batch=True)
 

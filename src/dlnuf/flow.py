@@ -22,6 +22,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Generic, TypeGuard, TypeVar
 
 import httpx
@@ -270,6 +271,13 @@ class Core:
         sources = self.resolve(kind, source)
         return self._lookup(kind, ident, sources, session)
 
+    def lookup_after(self, kind: type[F], ident: Identifier, source: Source) -> Flow[F] | None:
+        """The flow over the sources configured after ``source`` (``None`` if there are
+        none): what a batch runs once a local source asked first could not answer."""
+        sources = self.resolve(kind)
+        rest = sources[sources.index(source) + 1:] if source in sources else []
+        return self._lookup(kind, ident, rest, None) if rest else None
+
     def _lookup(
         self, kind: type[F], ident: Identifier, sources: list[Source], session: Session | None
     ) -> Flow[F]:
@@ -346,7 +354,7 @@ class Core:
 
     def _ask_local(self, src: LocalSource, kind: type[F], ident: Identifier) -> Flow[F]:
         """Ask a local source (no request, no cache: the copy is local already)."""
-        fact = yield LocalCall(src, lambda: src.answer(kind, ident))
+        fact = yield LocalCall(src, partial(src.answer, kind, ident))
         if not isinstance(fact, kind):
             raise TypeError(f"{src.name}.answer returned {type(fact).__name__} for {kind}")
         return fact

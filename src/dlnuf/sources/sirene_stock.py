@@ -74,7 +74,7 @@ COPY_FILE = "sirene_stock.duckdb"
 """The sorted local copy, built from the two files (optional)."""
 ENV_DIR = "DLNUF_SIRENE_STOCK_DIR"
 ENV_MAX_AGE = "DLNUF_SIRENE_STOCK_MAX_AGE"
-BATCH_SIZE = 50_000
+BATCH_SIZE = 25_000
 """SIRETs per query in ``many()``: each query scans the files once (~1 s for 5 million
 establishments), so fewer, larger joins are cheaper; ``many()`` holds twice this many
 unanswered lines."""
@@ -114,6 +114,9 @@ _PERSONAL = (
 )
 """What INSEE masks (``[ND]``) for a partially diffusible person: withheld on status alone."""
 _MASK = "[ND]"
+_CHUNK = 2048
+_MEMORY_LIMIT = "512MB"
+"""DuckDB's own memory (its buffer pool over the files); the rest of a run is Python's."""
 
 _SELECT = ", ".join(
     [f'CAST(e."{c}" AS VARCHAR) AS "{c}"' for c in _ETABLISSEMENT]
@@ -300,13 +303,15 @@ class SireneStock:
                     f"SELECT {_SELECT} FROM etab e SEMI JOIN ask ON ask.siret = e.siret "
                     "LEFT JOIN unit u ON u.siren = e.siren"
                 )
-            rows = con.execute(sql).fetchall()
+            found: dict[Siret, Fact] = {}
+            cursor = con.execute(sql)
+            # Read in chunks: rows are turned into facts and dropped as they come.
+            while rows := cursor.fetchmany(_CHUNK):
+                for row in rows:
+                    identity = self._read(row, provenance)
+                    if identity is not None:
+                        found[identity.siret] = identity
             con.execute("DROP TABLE ask")
-        found: dict[Siret, Fact] = {}
-        for row in rows:
-            identity = self._read(row, provenance)
-            if identity is not None:
-                found[identity.siret] = identity
         return found
 
     @property
@@ -415,6 +420,7 @@ class SireneStock:
             ).fetchone()
             self._updated_at = iso_datetime(latest[0] if latest else None)
         con.execute("SET enable_progress_bar = false")
+        con.execute(f"SET memory_limit = '{_MEMORY_LIMIT}'")
         self._con = con
         return con
 
@@ -453,5 +459,8 @@ class SireneStock:
                 etab[name] = _MASK
         etab["uniteLegale"] = etab["adresseEtablissement"] = etab
         etab["periodesEtablissement"] = [etab]
-        return read_establishment(siret, etab, provenance)
+        try:
+            return read_establishment(siret, etab, provenance)
+        finally:
+            etab.clear()  # break the self-references: freed now, not by the cycle collector
 
