@@ -503,13 +503,15 @@ class _Plan:
             self._start(index, value)
 
     def _start(self, index: int, value: object) -> None:
-        line = _Line(BatchResult(index, value, _siret_of(value), self.kinds), len(self.kinds))
+        siret = _siret_of(value)
+        line = _Line(BatchResult(index, value, siret, self.kinds), len(self.kinds))
         self._unanswered += 1
         if self._order is not None:
             self._order.append(line)
+        parsed = value if siret is None else siret  # a valid SIRET is parsed once
         for kind in self.kinds:
             try:
-                ident = coerce_identifier(kind, value)
+                ident = coerce_identifier(kind, parsed)
             except InvalidIdentifier as exc:
                 self._answer(line, kind, _as_siret_error(kind, value, exc))
                 continue
