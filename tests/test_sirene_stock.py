@@ -21,7 +21,12 @@ from dlnuf.facts.base import Fact
 from dlnuf.forms import DC1
 from dlnuf.identifiers import Siret
 from dlnuf.sources.base import load_source
-from dlnuf.sources.sirene_stock import COPY_FILE, SireneStock, StockOutdated
+from dlnuf.sources.sirene_stock import (
+    COPY_FILE,
+    SireneStock,
+    StockOutdated,
+    StockUnreadable,
+)
 from dlnuf.testing import FakeUpstreams, make_company
 from dlnuf.testing.stock import ESTABLISHMENTS_FILE, UNITS_FILE, StockSummary, write_stock
 
@@ -195,7 +200,8 @@ def test_many_answers_by_joins_not_point_queries(stock: StockSummary) -> None:
     assert sum(r.ok for r in results) == COUNT + 1
     assert type(results[COUNT].errors[dlnuf.Identity]).__name__ == "InvalidSiret"
     missing = results[COUNT + 2].errors[dlnuf.Identity]
-    assert isinstance(missing, NotFound) and missing.source == "sirene_stock"
+    assert isinstance(missing, NotFound)
+    assert missing.source == "sirene_stock"
     assert source.points == 0
     assert sum(source.batches) == COUNT + 1  # the repeated SIRET is asked once
     assert len(source.batches) == -(-(COUNT + 1) // source.batch_size)
@@ -266,6 +272,23 @@ def test_a_stock_older_than_max_age_asks_the_live_source(
     # the generated company is unknown upstream: the live source was asked and said so
     assert isinstance(error, NotFound)
     assert error.source == "recherche_entreprises"
+
+
+def test_an_unreadable_stock_is_a_typed_error_and_the_next_source_answers(
+    stock: StockSummary, tmp_path: Path, dlnuf_fake: FakeUpstreams
+) -> None:
+    folder = tmp_path / "stock"
+    shutil.copytree(stock.folder, folder)
+    live = dlnuf_fake.add(make_company("active", seed=13))
+    broken = SireneStock(folder=folder)
+    (folder / ESTABLISHMENTS_FILE).write_bytes(b"PAR1 not parquet PAR1")
+    with dlnuf.Client(sources=[broken], cache=None) as client, pytest.raises(
+        StockUnreadable, match="dlnuf stock download"
+    ):
+        client.identity(stock.examples["company_head_office"])
+    with dlnuf.Client(sources=[broken, "recherche_entreprises"], cache=None) as client:
+        results = collect(client.many([live.siret]))
+        assert results[0].get(dlnuf.Identity) is not None
 
 
 # -- the sorted copy ------------------------------------------------------------------------

@@ -38,7 +38,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -66,6 +67,7 @@ __all__ = [
     "SireneStock",
     "StockInfo",
     "StockOutdated",
+    "StockUnreadable",
 ]
 
 ESTABLISHMENTS_FILE = "StockEtablissement_utf8.parquet"
@@ -127,6 +129,11 @@ _QUOTED = ", ".join(f'"{c}"' for c in COLUMNS)
 
 class StockOutdated(UpstreamUnavailable):
     """The stock is older than the ``max_age`` the client was given: ask a live source."""
+
+
+class StockUnreadable(UpstreamUnavailable):
+    """DuckDB cannot read the stock files (deleted, truncated, not Parquet): the next
+    source is asked; fetch the stock again."""
 
 
 @dataclass(frozen=True)
@@ -261,7 +268,7 @@ class SireneStock:
         """The identity of the establishment ``ident``; :class:`NotFound` when the stock
         lacks it, :class:`StockOutdated` when it is older than ``max_age``."""
         siret = establishment_siret(self.name, kind, ident)
-        with self._lock:
+        with self._lock, self._reading():
             con = self._open()
             provenance = self._provenance()
             sql = (
@@ -289,7 +296,7 @@ class SireneStock:
         sirets = list(dict.fromkeys(establishment_siret(self.name, kind, i) for i in idents))
         if not sirets:
             return {}
-        with self._lock:
+        with self._lock, self._reading():
             con = self._open()
             provenance = self._provenance()
             con.execute(
@@ -384,6 +391,23 @@ class SireneStock:
         return target
 
     # -- internals ------------------------------------------------------------------------
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Turn a DuckDB failure into :class:`StockUnreadable` (and reopen next time)."""
+        duckdb = _duckdb()
+        try:
+            yield
+        except duckdb.Error as exc:
+            if self._con is not None:
+                self._con.close()
+                self._con = None
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise StockUnreadable(
+                f"{self.name} cannot read the stock in {self.folder}: {first}; fetch it "
+                "again with `dlnuf stock download`",
+                source=self.name,
+            ) from None
 
     def _views(self, con: Any) -> None:
         con.execute(
