@@ -22,7 +22,12 @@ For each line and kind, the plan:
   single lookup's. A SIRET the batch answer leaves out is looked up on its own
   (the single call follows INSEE's duplicate redirects); a failed batch sends its
   error into each flow, which falls back to the next source or a stale entry as
-  a single lookup would.
+  a single lookup would;
+- when the first source is a local copy that answers many SIRETs in one call (a
+  :class:`~dlnuf.sources.local.LocalBatchSource`, the Sirene stock files), groups
+  the SIRETs by its ``batch_size`` before starting any flow (a waiting line then
+  holds no generator: the collector traverses less), and starts the flow over the
+  sources after it only for the SIRETs it lacks or when it fails transiently.
 """
 
 from __future__ import annotations
