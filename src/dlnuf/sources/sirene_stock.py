@@ -28,8 +28,9 @@ personal fields (names, sigle, trade name, street) withheld whatever the file
 holds, masked or not.
 
 A sorted copy (``sirene_stock.duckdb``, built by :meth:`SireneStock.build_copy` or
-``dlnuf stock index``) makes a single lookup about four times faster than the
-Parquet files; it is used when present and built from the files now in the folder.
+``dlnuf stock index``) makes a single lookup about twelve times faster than the
+Parquet files (1.8 ms); it is used when present and built from the files now in the
+folder.
 """
 
 # ruff: noqa: S608 - SQL is built from constant column names and quoted paths; values are
