@@ -22,7 +22,12 @@ For each line and kind, the plan:
   single lookup's. A SIRET the batch answer leaves out is looked up on its own
   (the single call follows INSEE's duplicate redirects); a failed batch sends its
   error into each flow, which falls back to the next source or a stale entry as
-  a single lookup would.
+  a single lookup would;
+- when the first source is a local copy that answers many SIRETs in one call (a
+  :class:`~dlnuf.sources.local.LocalBatchSource`, the Sirene stock files), groups
+  the SIRETs by its ``batch_size`` before starting any flow (a waiting line then
+  holds no generator: the collector traverses less), and starts the flow over the
+  sources after it only for the SIRETs it lacks or when it fails transiently.
 """
 
 from __future__ import annotations
@@ -56,10 +61,11 @@ from .errors import (
     NotFound,
 )
 from .facts.base import Fact
-from .flow import Core, Fetch, Flow, coerce_identifier
+from .flow import Core, Fetch, Flow, LocalCall, Step, coerce_identifier
 from .identifiers import Siret, parse_siret_or_siren
 from .records import fact_cells, leaf_paths, pandas
-from .sources.base import BatchSource, Identifier
+from .sources.base import BatchSource, Identifier, Source
+from .sources.local import LocalBatchSource
 
 __all__ = [
     "DEDUP_MEMORY",
@@ -67,6 +73,7 @@ __all__ = [
     "BatchResults",
     "PagedBatchSource",
     "acollect",
+    "ask_local_batch",
     "collect",
     "fetch_batch",
     "many_async",
@@ -79,8 +86,9 @@ F = TypeVar("F", bound=Fact)
 DEDUP_MEMORY = 10_000
 """How many finished lookups a batch remembers to answer repeated identifiers."""
 
-Job = Generator[Fetch, httpx.Response, Any]
-"""What a driver runs: yields fetches, receives responses, returns an outcome."""
+Job = Generator[Step, Any, Any]
+"""What a driver runs: yields fetches (or local calls), receives their answers, returns
+an outcome."""
 SyncDrive = Callable[[Job], Any]
 AsyncDrive = Callable[[Job], Coroutine[Any, Any, Any]]
 
@@ -265,7 +273,17 @@ def fetch_batch(
     return found
 
 
-def _resume(flow: Flow[Fact], step: Fetch) -> Job:
+def ask_local_batch(
+    source: LocalBatchSource, kind: type[Fact], sirets: list[Siret]
+) -> Generator[Step, Any, dict[Siret, Fact]]:
+    """One in-process call answering many SIRETs: the facts found, by SIRET."""
+    found: dict[Siret, Fact] = yield LocalCall(
+        source, partial(source.answer_many, kind, sirets)
+    )
+    return found
+
+
+def _resume(flow: Flow[Fact], step: Step) -> Job:
     """A started flow, paused at ``step``, as a job a driver can run."""
     while True:
         try:
@@ -301,15 +319,31 @@ Key = tuple[type[Fact], Identifier]
 class _Lookup:
     """One (kind, identifier) being answered, and the lines waiting for it."""
 
-    __slots__ = ("alone", "flow", "key", "step", "waiters")
+    __slots__ = ("_flow", "alone", "key", "step", "waiters")
 
-    def __init__(self, key: Key, flow: Flow[Fact], waiter: _Line) -> None:
+    def __init__(self, key: Key, flow: Flow[Fact] | None, waiter: _Line) -> None:
         self.key = key
-        self.flow = flow
+        self._flow = flow
+        """``None`` while a local source asked first (before any flow) has not answered."""
         self.waiters = [waiter]
-        self.step: Fetch | None = None
+        self.step: Step | None = None
         self.alone = False
         """Never batched again (a batch answer left it out)."""
+
+    @property
+    def flow(self) -> Flow[Fact]:
+        """The lookup flow (started: not waiting for a local source asked first)."""
+        assert self._flow is not None  # noqa: S101 - only read once started
+        return self._flow
+
+    @property
+    def started(self) -> bool:
+        """Whether the flow exists (a lookup asked to a local source first has none yet)."""
+        return self._flow is not None
+
+    def start(self, flow: Flow[Fact]) -> None:
+        """Give the lookup its flow."""
+        self._flow = flow
 
 
 @dataclass
@@ -319,6 +353,8 @@ class _Task:
     job: Job
     lookups: list[_Lookup]
     batch: bool
+    local: Source | None = None
+    """The local source of a local batch: what it leaves out is not in its copy."""
 
 
 class _Plan:
@@ -348,8 +384,15 @@ class _Plan:
         self._ready: deque[BatchResult] = deque()
         self._inflight: dict[Key, _Lookup] = {}
         self._memo: LRUCache[Key, Fact | DlnufError] = LRUCache(DEDUP_MEMORY)
-        self._groups: dict[tuple[str, type[Fact]], tuple[BatchSource, list[_Lookup]]] = {}
+        self._groups: dict[
+            tuple[str, type[Fact]], tuple[BatchSource | LocalBatchSource, list[_Lookup]]
+        ] = {}
         self._queue: deque[_Task] = deque()
+        self._local_first: dict[type[Fact], LocalBatchSource] = {}
+        for kind in kinds:
+            first = core.resolve(kind)[0]
+            if core.is_local_batch(first):
+                self._local_first[kind] = first
 
     @property
     def done(self) -> bool:
@@ -385,16 +428,46 @@ class _Plan:
             return
         for lookup in task.lookups:
             if isinstance(outcome, DlnufError):
-                self._advance(lookup, partial(lookup.flow.throw, outcome.with_traceback(None)))
+                error = outcome.with_traceback(None)
+                if not lookup.started:
+                    self._after_local(lookup, task.local, error)
+                else:
+                    self._advance(lookup, partial(lookup.flow.throw, error))
                 continue
             fact = outcome.get(lookup.key[1])
             if fact is not None:
-                self._advance(lookup, partial(lookup.flow.send, fact))
+                if not lookup.started:
+                    self._settle(lookup, fact)
+                else:
+                    self._advance(lookup, partial(lookup.flow.send, fact))
+            elif task.local is not None:  # a local copy's answer is complete
+                name = task.local.name
+                missing = NotFound(
+                    f"{name} does not hold {lookup.key[1]} (not in its local copy)",
+                    source=name,
+                    status=404,
+                )
+                if not lookup.started:
+                    self._after_local(lookup, task.local, missing)
+                else:
+                    self._advance(lookup, partial(lookup.flow.throw, missing))
             else:
                 lookup.alone = True  # left out of the answer: ask for it on its own
                 self._route(lookup)
 
     # -- internals ---------------------------------------------------------------------
+
+    def _after_local(self, lookup: _Lookup, source: Source | None, error: DlnufError) -> None:
+        """A local source asked first could not answer: go on to the sources after it, as
+        the lookup flow would (on NotFound or a transient error), else settle ``error``."""
+        flow = None
+        if source is not None and (isinstance(error, NotFound) or error.transient):
+            flow = self.core.lookup_after(lookup.key[0], lookup.key[1], source)
+        if flow is None:
+            self._settle(lookup, error)
+            return
+        lookup.start(flow)
+        self._advance(lookup, partial(next, flow))
 
     def _read(self) -> None:
         while (
@@ -411,13 +484,15 @@ class _Plan:
             self._start(index, value)
 
     def _start(self, index: int, value: object) -> None:
-        line = _Line(BatchResult(index, value, _siret_of(value), self.kinds), len(self.kinds))
+        siret = _siret_of(value)
+        line = _Line(BatchResult(index, value, siret, self.kinds), len(self.kinds))
         self._unanswered += 1
         if self._order is not None:
             self._order.append(line)
+        parsed = value if siret is None else siret  # a valid SIRET is parsed once
         for kind in self.kinds:
             try:
-                ident = coerce_identifier(kind, value)
+                ident = coerce_identifier(kind, parsed)
             except InvalidIdentifier as exc:
                 self._answer(line, kind, _as_siret_error(kind, value, exc))
                 continue
@@ -426,12 +501,18 @@ class _Plan:
                 self._answer(line, kind, self._memo[key])
             elif key in self._inflight:
                 self._inflight[key].waiters.append(line)
+            elif (local := self._local_first.get(kind)) is not None and isinstance(ident, Siret):
+                # The first source is a local copy answering many: ask it in joins before
+                # any flow (lines waiting for it hold no generator), the flow only after.
+                lookup = _Lookup(key, None, line)
+                self._inflight[key] = lookup
+                self._group(local, kind, lookup)
             else:
                 lookup = _Lookup(key, self.core.lookup(kind, ident), line)
                 self._inflight[key] = lookup
                 self._advance(lookup, partial(next, lookup.flow))
 
-    def _advance(self, lookup: _Lookup, step: Callable[[], Fetch]) -> None:
+    def _advance(self, lookup: _Lookup, step: Callable[[], Step]) -> None:
         """Move a flow on: route the fetch it needs next, or settle its outcome."""
         try:
             lookup.step = step()
@@ -447,20 +528,34 @@ class _Plan:
         assert step is not None  # noqa: S101 - only routed while paused at a fetch
         kind, ident = lookup.key
         source = step.source
+        if isinstance(step, LocalCall):
+            if not lookup.alone and isinstance(ident, Siret) and self.core.is_local_batch(source):
+                self._group(source, kind, lookup)
+            else:
+                self._queue.append(_Task(_resume(lookup.flow, step), [lookup], batch=False))
+            return
         batchable = step.shared is None and isinstance(ident, Siret)  # not a privileges fetch
         if batchable and not lookup.alone and isinstance(source, BatchSource):
-            group_key = (source.name, kind)
-            _, group = self._groups.setdefault(group_key, (source, []))
-            group.append(lookup)
-            if len(group) >= source.batch_size:
-                del self._groups[group_key]
-                self._queue.append(self._batch(source, group))
+            self._group(source, kind, lookup)
             return
         self._queue.append(_Task(_resume(lookup.flow, step), [lookup], batch=False))
 
-    def _batch(self, source: BatchSource, lookups: list[_Lookup]) -> _Task:
+    def _group(
+        self, source: BatchSource | LocalBatchSource, kind: type[Fact], lookup: _Lookup
+    ) -> None:
+        group_key = (source.name, kind)
+        _, group = self._groups.setdefault(group_key, (source, []))
+        group.append(lookup)
+        if len(group) >= source.batch_size:
+            del self._groups[group_key]
+            self._queue.append(self._batch(source, group))
+
+    def _batch(self, source: BatchSource | LocalBatchSource, lookups: list[_Lookup]) -> _Task:
         kind = lookups[0].key[0]
         sirets = [ident for _, ident in (lk.key for lk in lookups) if isinstance(ident, Siret)]
+        if self.core.is_local_batch(source):
+            return _Task(ask_local_batch(source, kind, sirets), lookups, batch=True, local=source)
+        assert isinstance(source, BatchSource)  # noqa: S101 - grouped only if one or the other
         return _Task(fetch_batch(source, kind, sirets), lookups, batch=True)
 
     def _settle(self, lookup: _Lookup, outcome: Any) -> None:
@@ -554,7 +649,7 @@ def _prepare(
         source.batch_size
         for kind in asked
         for source in core.resolve(kind)  # UnsupportedKind now, not on every line
-        if isinstance(source, BatchSource)
+        if isinstance(source, BatchSource | LocalBatchSource)
     ]
     window = max(8 * concurrency, 2 * max(batch_sizes, default=0), 64)
     total: int | None = None

@@ -25,7 +25,7 @@ from .errors import ConfigurationError, DlnufError
 from .facts.base import Fact
 from .facts.evidence import Document
 from .facts.identity import Identity
-from .flow import Core, Fetch, Flow, Session
+from .flow import Core, Flow, LocalCall, Session, Step
 from .forms.base import Draft, Form, required_kinds
 from .forms.base import prefill as prefill_form
 from .identifiers import parse_siret_or_siren
@@ -278,10 +278,18 @@ class Client(_ClientBase):
             concurrency=concurrency, progress=progress, ordered=ordered, skip=skip,
         )
 
-    def _drive(self, flow: Generator[Fetch, httpx.Response, T]) -> T:
+    def _drive(self, flow: Generator[Step, Any, T]) -> T:
         try:
             step = next(flow)
             while True:
+                if isinstance(step, LocalCall):  # a local source: no request, no transport
+                    try:
+                        answer = step.run()
+                    except DlnufError as exc:
+                        step = flow.throw(exc)
+                    else:
+                        step = flow.send(answer)
+                    continue
                 try:
                     response = self._shared.run(step.shared, partial(
                         self._transport.send, step.request, step.quota, source=step.source.name
@@ -381,10 +389,18 @@ class AsyncClient(_ClientBase):
             concurrency=concurrency, progress=progress, ordered=ordered, skip=skip,
         )
 
-    async def _drive(self, flow: Generator[Fetch, httpx.Response, T]) -> T:
+    async def _drive(self, flow: Generator[Step, Any, T]) -> T:
         try:
             step = next(flow)
             while True:
+                if isinstance(step, LocalCall):  # may block on disk: off the event loop
+                    try:
+                        answer = await asyncio.to_thread(step.run)
+                    except DlnufError as exc:
+                        step = flow.throw(exc)
+                    else:
+                        step = flow.send(answer)
+                    continue
                 try:
                     response = await self._shared.run(step.shared, partial(
                         self._transport.send, step.request, step.quota, source=step.source.name

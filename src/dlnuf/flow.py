@@ -20,8 +20,9 @@ import json
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Generic, TypeGuard, TypeVar
 
 import httpx
@@ -45,6 +46,7 @@ from .facts.base import Fact, utcnow
 from .identifiers import Siren, parse_siret_or_siren
 from .ratelimit import Quota
 from .sources.base import GuardedSource, Identifier, Source
+from .sources.local import LocalBatchSource, LocalSource
 
 __all__ = [
     "DECODED_FACTS",
@@ -53,6 +55,7 @@ __all__ = [
     "DecodedFacts",
     "Fetch",
     "Flow",
+    "LocalCall",
     "Session",
     "coerce_identifier",
 ]
@@ -81,9 +84,25 @@ class Fetch:
     shared: str | None = None
 
 
-Flow = Generator[Fetch, httpx.Response | Fact, F]
-"""A lookup in progress: yields fetches, receives responses (or batch-parsed facts),
-returns a fact."""
+@dataclass(frozen=True)
+class LocalCall:
+    """Work a :class:`~dlnuf.sources.local.LocalSource` does in-process instead of a request.
+
+    The driver calls :attr:`run` (the async one in a worker thread: it may block on
+    disk) and sends its result back in, or throws the :class:`~dlnuf.DlnufError` it
+    raised. The transport never sees it: no pacing, no retry.
+    """
+
+    source: Source
+    run: Callable[[], Any]
+
+
+Step = Fetch | LocalCall
+"""What a flow yields: a request to send, or local work to run."""
+
+Flow = Generator[Step, Any, F]
+"""A lookup in progress: yields fetches (or local calls), receives responses (or
+batch-parsed facts), returns a fact."""
 
 
 def coerce_identifier(kind: type[Fact], value: object) -> Identifier:
@@ -192,6 +211,7 @@ class Core:
         # An in-process cache (memory) is handed the fetched fact with its bytes, so that
         # its hits, on any key it holds, never decode: see CacheEntry.decoded.
         self._guarded: dict[int, tuple[Source, bool]] = {}
+        self._local: dict[int, tuple[Source, bool, bool]] = {}
 
     def is_guarded(self, src: Source) -> TypeGuard[GuardedSource]:
         """Whether ``src`` is a :class:`GuardedSource` (checked once per source object: a
@@ -200,6 +220,22 @@ class Core:
         if known is None or known[0] is not src:
             known = self._guarded[id(src)] = (src, isinstance(src, GuardedSource))
         return known[1]
+
+    def is_local(self, src: Source) -> TypeGuard[LocalSource]:
+        """Whether ``src`` is a :class:`LocalSource` (checked once per source object)."""
+        return self._local_kind(src)[1]
+
+    def is_local_batch(self, src: Source) -> TypeGuard[LocalBatchSource]:
+        """Whether ``src`` is a :class:`LocalBatchSource` (a local source that answers many)."""
+        return self._local_kind(src)[2]
+
+    def _local_kind(self, src: Source) -> tuple[Source, bool, bool]:
+        known = self._local.get(id(src))
+        if known is None or known[0] is not src:
+            local = isinstance(src, LocalSource)
+            known = (src, local, local and isinstance(src, LocalBatchSource))
+            self._local[id(src)] = known
+        return known
 
     def resolve(self, kind: type[Fact], only: str | None = None) -> list[Source]:
         """The configured sources that provide ``kind``, in priority order."""
@@ -238,12 +274,33 @@ class Core:
         sources = self.resolve(kind, source)
         return self._lookup(kind, ident, sources, session)
 
+    def lookup_after(self, kind: type[F], ident: Identifier, source: Source) -> Flow[F] | None:
+        """The flow over the sources configured after ``source`` (``None`` if there are
+        none): what a batch runs once a local source asked first could not answer."""
+        sources = self.resolve(kind)
+        rest = sources[sources.index(source) + 1:] if source in sources else []
+        return self._lookup(kind, ident, rest, None) if rest else None
+
     def _lookup(
         self, kind: type[F], ident: Identifier, sources: list[Source], session: Session | None
     ) -> Flow[F]:
         last_error: DlnufError | None = None
         stale: F | None = None
-        for src in sources:
+        for position, src in enumerate(sources, start=1):
+            if self.is_local(src):
+                try:
+                    return (yield from self._ask_local(src, kind, ident))
+                except NotFound as exc:
+                    if position == len(sources):
+                        raise
+                    last_error = exc  # the copy predates it: ask the next source
+                    continue
+                except DlnufError as exc:
+                    if not exc.transient:
+                        raise
+                    log.info("%s could not answer for %s: %s", src.name, kind.__name__, exc)
+                    last_error = exc
+                    continue
             guarded = src if self.is_guarded(src) else None
             # No cache, no key: nothing is read nor written.
             key = (
@@ -300,11 +357,18 @@ class Core:
         assert last_error is not None  # noqa: S101 - every source either returned or set it
         raise last_error
 
+    def _ask_local(self, src: LocalSource, kind: type[F], ident: Identifier) -> Flow[F]:
+        """Ask a local source (no request, no cache: the copy is local already)."""
+        fact = yield LocalCall(src, partial(src.answer, kind, ident))
+        if not isinstance(fact, kind):
+            raise TypeError(f"{src.name}.answer returned {type(fact).__name__} for {kind}")
+        return fact
+
     # -- checks before a call ---------------------------------------------------------------
 
     def _guard(
         self, src: GuardedSource, kind: type[Fact], session: Session | None
-    ) -> Generator[Fetch, httpx.Response | Fact, None]:
+    ) -> Generator[Step, Any, None]:
         """Refuse ``kind`` before its request when the token may not call it, or when its
         provider failed earlier in ``session`` and its ping says it is still down."""
         if src.required_privileges(kind) and not self.privileges.known(src.name):

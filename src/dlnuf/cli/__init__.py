@@ -13,13 +13,13 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from ..errors import DlnufError
-from . import answers, batch, evidence, lookup, prefill, watch
+from . import answers, batch, evidence, lookup, prefill, stock, watch
 from ._common import add_global, error_line, setup_logging, silence
 from .exits import BROKEN_PIPE, INTERRUPTED, exit_code
 
 __all__ = ["build_parser", "main"]
 
-COMMANDS = [lookup, evidence, prefill, batch, answers, watch]
+COMMANDS = [lookup, evidence, prefill, batch, answers, watch, stock]
 """Modules that add subcommands, in the order ``--help`` lists them."""
 
 

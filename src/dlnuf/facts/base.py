@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,6 +43,15 @@ class Provenance(BaseModel):
     """The fact is past ``expires_at`` and was served because the upstream failed."""
     public: bool = True
     """The fact may be shown on a form that is not authenticated."""
+
+    @property
+    def age(self) -> timedelta | None:
+        """How old the data was when fetched (``fetched_at - updated_at``); ``None`` when
+        the upstream does not say when it last changed. A monthly copy (the Sirene stock
+        files) says here how old it is."""
+        if self.updated_at is None:
+            return None
+        return self.fetched_at - self.updated_at
 
 
 class Fact(BaseModel):

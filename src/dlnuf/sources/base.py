@@ -40,6 +40,7 @@ _BUILTIN: dict[str, str] = {
     "api_entreprise": "dlnuf.sources.api_entreprise:ApiEntreprise",
     "insee_sirene": "dlnuf.sources.insee_sirene:InseeSirene",
     "sandbox": "dlnuf.sources.sandbox:Sandbox",
+    "sirene_stock": "dlnuf.sources.sirene_stock:SireneStock",
 }
 
 

@@ -25,7 +25,7 @@ from pydantic import SecretStr
 
 from ..config import Settings
 from ..errors import ConfigurationError, UnexpectedPayload
-from ..facts.base import Fact
+from ..facts.base import Fact, Provenance
 from ..facts.identity import Address, Identity
 from ..identifiers import Siret
 from ..ratelimit import Quota
@@ -53,7 +53,7 @@ from ._parse import (
 )
 from .base import Identifier
 
-__all__ = ["BATCH_SIZE", "DEFAULT_BASE_URL", "QUOTA", "InseeSirene"]
+__all__ = ["BATCH_SIZE", "DEFAULT_BASE_URL", "QUOTA", "InseeSirene", "read_establishment"]
 
 DEFAULT_BASE_URL = "https://api.insee.fr/api-sirene/3.11"
 QUOTA = Quota("insee_sirene", 30, 60.0)
@@ -259,6 +259,22 @@ def _map(source: str, etab: dict[str, Any], response: httpx.Response) -> Identit
             source,
             f"an establishment whose siret {etab.get('siret')!r} is missing or not a valid SIRET",
         )
+    provenance = make_provenance(
+        source,
+        response,
+        updated_at=iso_datetime(etab.get("dateDernierTraitementEtablissement")),
+        public=True,
+    )
+    return read_establishment(siret, etab, provenance)
+
+
+def read_establishment(siret: Siret, etab: dict[str, Any], provenance: Provenance) -> Identity:
+    """The :class:`Identity` of an establishment in the Sirene API 3.11 shape (``etab``:
+    its fields, ``uniteLegale``, ``adresseEtablissement``, ``periodesEtablissement``).
+
+    Shared by every source of that vocabulary (the API, the stock files); values
+    ``[ND]`` become ``None`` and are listed in ``withheld``.
+    """
     r = Reader(strict=True)
     unit = as_dict(etab.get("uniteLegale"))
     periods = _periods(etab)
@@ -301,10 +317,5 @@ def _map(source: str, etab: dict[str, Any], response: httpx.Response) -> Identit
             etab.get("statutDiffusionEtablissement"), unit.get("statutDiffusionUniteLegale")
         ),
         withheld=frozenset(r.withheld),
-        provenance=make_provenance(
-            source,
-            response,
-            updated_at=iso_datetime(etab.get("dateDernierTraitementEtablissement")),
-            public=True,
-        ),
+        provenance=provenance,
     ))
