@@ -6,7 +6,10 @@
   answering in their real payload shapes, with their quotas, fault injection and
   request counters;
 * the pytest fixture ``dlnuf_fake`` (registered by installing dlnuf) fakes them all
-  for one test; ``python -m dlnuf.testing.server`` serves them over real HTTP.
+  for one test; ``python -m dlnuf.testing.server`` serves them over real HTTP;
+* :mod:`dlnuf.testing.upstreams`: one fake per upstream (its paths, payloads and
+  error bodies), found through the entry points ``dlnuf.fakes``, so that a package
+  shipping a source ships its fake too.
 
 See ``docs/testing.md``.
 """
@@ -22,7 +25,7 @@ from .companies import (
     make_siret,
 )
 from .fake import BASE_URLS, DEFAULT_QUOTAS, SOURCES, FakeUpstreams
-from .payloads import register_api_entreprise
+from .upstreams.api_entreprise import register_api_entreprise
 
 __all__ = [
     "BASE_URLS",

@@ -1,8 +1,8 @@
 """Fake companies for tests: :class:`FakeCompany`, :func:`make_company` and valid identifiers.
 
 A :class:`FakeCompany` is one establishment with its legal unit, holding what
-the three upstreams know about it; :mod:`dlnuf.testing.payloads` renders it in
-each upstream's real payload shape. :func:`make_company` builds one of a given
+the upstreams know about it; each upstream fake (:mod:`dlnuf.testing.upstreams`)
+renders it in its real payload shape. :func:`make_company` builds one of a given
 ``kind`` (active, closed, association, sole trader...), with valid SIREN/SIRET
 (Luhn, or La Poste's rule), deterministic for a given ``seed``::
 

@@ -42,7 +42,7 @@ from ..facts.evidence import (
 )
 from ..identifiers import Siren
 from .companies import FakeCompany
-from .payloads import NOT_FOUND_PAYLOAD, register_api_entreprise
+from .upstreams.api_entreprise import NOT_FOUND_PAYLOAD, register_api_entreprise
 
 __all__ = ["EVIDENCE_KINDS", "FILES_URL", "register_evidence", "render"]
 

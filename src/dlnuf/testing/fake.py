@@ -1,25 +1,25 @@
-"""The three upstreams faked in-process: one request handler, quotas, faults and counters.
+"""The fake upstreams in one object: routing, quotas, faults, counters, respx and the server.
 
 :class:`FakeUpstreams` holds a registry of :class:`~dlnuf.testing.companies.FakeCompany`
-and answers like the real services, in their real payload shapes
-(:mod:`dlnuf.testing.payloads`):
+and serves every upstream fake (:class:`~dlnuf.testing.upstreams.Upstream`) found in the
+entry points ``dlnuf.fakes`` or registered at run time, each answering like the real
+service in its real payload shapes. dlnuf's own are
+:mod:`~dlnuf.testing.upstreams.recherche_entreprises` (``GET /search?q=``),
+:mod:`~dlnuf.testing.upstreams.api_entreprise` (``/v4/...``, bearer token and
+``recipient``/``context``/``object`` checked) and
+:mod:`~dlnuf.testing.upstreams.insee_sirene` (``/siret``, the API key checked).
 
-* Recherche d'entreprises: ``GET /search?q=`` (SIRET or SIREN lookup, or a name);
-* API Entreprise: ``GET /v4/insee/sirene/etablissements[/diffusibles]/{siret}`` and
-  every endpoint registered with :func:`~dlnuf.testing.payloads.register_api_entreprise`
-  (bearer token, ``recipient``/``context``/``object`` checked as the server does);
-* INSEE Sirene 3.11: ``GET /siret/{siret}`` and ``POST /siret`` (``q=siret:A OR ...``),
-  with the ``X-INSEE-Api-Key-Integration`` header checked.
-
-Requests are routed by path, whatever the host or path prefix, so the same handler
-serves respx (:meth:`FakeUpstreams.mock`, the ``dlnuf_fake`` pytest fixture) and a
-real HTTP server (:mod:`dlnuf.testing.server`). Each quota pool is a sliding window
-answering 429 with ``Retry-After`` beyond its limit, like the real services; API
-Entreprise responses carry ``RateLimit-Limit/Remaining/Reset``. Faults are injected
-per source (:meth:`~FakeUpstreams.fail`, :meth:`~FakeUpstreams.latency`,
+What is generic is done here once, for every upstream: requests are routed by path,
+whatever the host or path prefix (each upstream's :meth:`~dlnuf.testing.upstreams.Upstream.match`,
+two claiming one path being an error), so the same handler serves respx
+(:meth:`FakeUpstreams.mock`, the ``dlnuf_fake`` pytest fixture) and a real HTTP server
+(:mod:`dlnuf.testing.server`). Each quota pool is a sliding window answering 429 with
+``Retry-After`` beyond its limit, like the real services. Faults are injected per
+source (:meth:`~FakeUpstreams.fail`, :meth:`~FakeUpstreams.latency`,
 :meth:`~FakeUpstreams.rate_limit`, :meth:`~FakeUpstreams.malformed`,
-:meth:`~FakeUpstreams.down`) on data requests (not on API Entreprise's
-``/privileges`` and ``/ping``), and everything is counted (:meth:`~FakeUpstreams.stats`).
+:meth:`~FakeUpstreams.down`) on the requests the upstream lets be faulted (not on API
+Entreprise's ``/privileges`` and ``/ping``), and everything is counted
+(:meth:`~FakeUpstreams.stats`).
 """
 
 from __future__ import annotations
@@ -35,24 +35,22 @@ from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import parse_qs
+from typing import Any, TypeVar
 
 import httpx
 
-from ..identifiers import Siret
 from .companies import FakeCompany
-from .payloads import (
-    NOT_FOUND_PAYLOAD,
-    api_entreprise_error,
-    find_api_entreprise_route,
-    insee_batch,
-    insee_error,
-    insee_response,
-    recherche_error,
-    recherche_result,
-    recherche_search,
+from .upstreams import (
+    Answer,
+    Quota,
+    UnknownUpstream,
+    Upstream,
+    available_upstreams,
+    builtin_upstreams,
+    check_upstreams,
+    route,
 )
+from .upstreams.base import UpstreamConflict, check_name
 
 __all__ = [
     "BASE_URLS",
@@ -62,33 +60,24 @@ __all__ = [
     "source_of",
 ]
 
-SOURCES: tuple[str, ...] = ("recherche_entreprises", "api_entreprise", "insee_sirene")
+_BUILTIN = builtin_upstreams()
 
-BASE_URLS: dict[str, tuple[str, ...]] = {
-    "recherche_entreprises": ("https://recherche-entreprises.api.gouv.fr",),
-    "api_entreprise": (
-        "https://entreprise.api.gouv.fr",
-        "https://staging.entreprise.api.gouv.fr",
-    ),
-    "insee_sirene": ("https://api.insee.fr/api-sirene/3.11",),
+SOURCES: tuple[str, ...] = tuple(_BUILTIN)
+"""The sources dlnuf itself fakes (its own ``dlnuf.fakes`` entry points): Recherche
+d'entreprises, API Entreprise and INSEE Sirene. A :class:`FakeUpstreams` serves these and
+any other installed or registered (:attr:`FakeUpstreams.upstreams`)."""
+
+BASE_URLS: dict[str, tuple[str, ...]] = {name: u.base_urls for name, u in _BUILTIN.items()}
+"""The production (and staging) base URLs of dlnuf's own fakes, which
+:meth:`FakeUpstreams.mock` intercepts (with those of any other upstream served)."""
+
+DEFAULT_QUOTAS: dict[str, Quota] = {
+    pool: quota for u in _BUILTIN.values() for pool, quota in u.quotas.items()
 }
-"""The production (and staging) base URLs :meth:`FakeUpstreams.mock` intercepts."""
+"""Documented quotas of dlnuf's own fakes, pool -> ``(limit, period in seconds)``: 7/s,
+250/min, 30/min."""
 
-DEFAULT_QUOTAS: dict[str, tuple[int, float]] = {
-    "recherche_entreprises": (7, 1.0),
-    "api_entreprise:json": (250, 60.0),
-    "insee_sirene": (30, 60.0),
-}
-"""Documented quotas, pool -> ``(limit, period in seconds)``: 7/s, 250/min, 30/min."""
-
-KEY_HEADER = "x-insee-api-key-integration"
-_POOL_OF = {"recherche_entreprises": "recherche_entreprises", "insee_sirene": "insee_sirene"}
-_API_VERSION = re.compile(r"/v\d+/")
-_API_META = re.compile(r"/(privileges|ping(?:/[^/]+)+)/?$")
-"""``/privileges`` and ``/ping/<provider>``, a provider id having one segment or more
-(``insee/sirene``, ``djepva/api-association``)."""
-_INSEE_PATH = re.compile(r"/(siret|siren)(?:/([^/]*))?$")
-_SIRET_TERM = re.compile(r"siret:\s*\"?(\d{14})")
+_U = TypeVar("_U", bound=Upstream)
 _JSON = "application/json; charset=utf-8"
 _GATEWAY_HTML = (
     "<html><head><title>502 Bad Gateway</title></head>"
@@ -100,17 +89,11 @@ def source_of(path: str) -> tuple[str, str] | None:
     """Which upstream a request path is for, and the path relative to its root.
 
     ``/v4/...`` is API Entreprise, ``.../siret[/...]`` INSEE Sirene, ``.../search``
-    Recherche d'entreprises; any prefix before them is ignored.
+    Recherche d'entreprises (any prefix before them is ignored), and so on for every
+    other upstream fake available (:func:`~dlnuf.testing.upstreams.available_upstreams`).
     """
-    match = _API_VERSION.search(path) or _API_META.search(path)
-    if match:
-        return "api_entreprise", path[match.start():]
-    match = _INSEE_PATH.search(path)
-    if match:
-        return "insee_sirene", path[match.start():]
-    if path.rstrip("/").endswith("/search"):
-        return "recherche_entreprises", "/search"
-    return None
+    found = route(available_upstreams().values(), path)
+    return None if found is None else (found[0].name, found[1])
 
 
 # --- Quotas ---------------------------------------------------------------------------------
@@ -216,14 +199,18 @@ class _DelayedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
 
 
 class FakeUpstreams:
-    """Recherche d'entreprises, API Entreprise and INSEE Sirene, faked in one object.
+    """Every upstream fake in one object: Recherche d'entreprises, API Entreprise, INSEE
+    Sirene and any other installed (entry points ``dlnuf.fakes``) or registered
+    (:func:`~dlnuf.testing.upstreams.register_upstream`) when it is created;
+    :meth:`add_upstream` adds one later.
 
-    ``companies`` fill the registry (:meth:`add` adds more). ``quotas`` override
-    :data:`DEFAULT_QUOTAS` (pool -> ``(limit, period)``, ``None`` to disable one);
+    ``companies`` fill the registry (:meth:`add` adds more). ``quotas`` override the
+    upstreams' documented quotas (pool -> ``(limit, period)``, ``None`` to disable one);
     ``speedup`` divides every period (``speedup=60``: 250 per second instead of per
     minute); ``rate`` replaces every quota by ``rate`` requests per second;
-    ``latency`` delays every answer. ``api_entreprise_token`` / ``insee_api_key``,
-    when given, must match (else any non-empty credential is accepted);
+    ``latency`` delays every answer. ``credentials`` are the exact credentials an
+    upstream requires (source -> token or key; else any non-empty one is accepted);
+    ``api_entreprise_token`` / ``insee_api_key`` are those of API Entreprise and INSEE;
     ``privileges`` is what API Entreprise's ``GET /privileges`` lists (default:
     every privilege dlnuf knows of).
     ``clock`` (monotonic seconds), ``wall_clock`` (Unix time) and ``sleep`` are
@@ -241,6 +228,7 @@ class FakeUpstreams:
         api_entreprise_token: str | None = None,
         insee_api_key: str | None = None,
         privileges: Iterable[str] | None = None,
+        credentials: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
@@ -251,13 +239,23 @@ class FakeUpstreams:
         self._clock = clock
         self._wall_clock = wall_clock
         self._sleep = sleep
-        self._token = api_entreprise_token
+        self._upstreams: dict[str, Upstream] = available_upstreams()
+        check_upstreams(self._upstreams.values())
+        self.credentials: dict[str, str] = dict(credentials or {})
+        """The exact credential (token, API key) each source requires, by source name;
+        a source not listed accepts any non-empty one."""
+        if api_entreprise_token is not None:
+            self.credentials["api_entreprise"] = api_entreprise_token
+        if insee_api_key is not None:
+            self.credentials["insee_sirene"] = insee_api_key
         self.privileges: set[str] | None = None if privileges is None else set(privileges)
-        """What ``GET /privileges`` lists (``None``: every privilege dlnuf knows of)."""
-        self._key = insee_api_key
+        """What API Entreprise's ``GET /privileges`` lists (``None``: every privilege
+        dlnuf knows of)."""
         self._speedup = speedup
         self._rate = rate
-        self._quotas: dict[str, tuple[int, float] | None] = dict(DEFAULT_QUOTAS)
+        self._quotas: dict[str, tuple[int, float] | None] = {}
+        for upstream in self._upstreams.values():
+            self._quotas.update(upstream.quotas)
         self._quotas.update(quotas or {})
         self._by_siret: dict[str, FakeCompany] = {}
         self._by_siren: dict[str, dict[str, FakeCompany]] = {}
@@ -277,6 +275,46 @@ class FakeUpstreams:
         self.statuses: dict[str, Counter[int]] = {}
         """Answers sent, by source and HTTP status."""
         self._register(companies)
+
+    # -- upstreams ------------------------------------------------------------------------
+
+    @property
+    def upstreams(self) -> dict[str, Upstream]:
+        """The upstream fakes this fake serves, by source name."""
+        with self._lock:
+            return dict(self._upstreams)
+
+    def add_upstream(self, upstream: _U, *, replace: bool = False) -> _U:
+        """Serve ``upstream`` from this fake too (while :meth:`mock` is active, its base URLs
+        and ``DLNUF_<NAME>_URL`` are intercepted at once); returns it.
+
+        Raises :class:`~dlnuf.testing.upstreams.UpstreamConflict` when its name is
+        served already (unless ``replace``) or when it and another claim the same
+        example path. To serve it from every fake created afterwards, use
+        :func:`~dlnuf.testing.upstreams.register_upstream`.
+        """
+        check_name(upstream, "the upstream added")
+        with self._lock:
+            if upstream.name in self._upstreams and not replace:
+                raise UpstreamConflict(
+                    f"this fake serves a fake upstream named {upstream.name!r} already "
+                    f"({self._upstreams[upstream.name]!r}): pick another name, or replace=True"
+                )
+            upstreams: dict[str, Upstream] = {**self._upstreams, upstream.name: upstream}
+            check_upstreams(upstreams.values())
+            self._upstreams = upstreams
+            for pool, quota in upstream.quotas.items():
+                self._quotas.setdefault(pool, quota)
+            if self._router is not None:
+                self.intercept(*self._base_urls([upstream]))
+        return upstream
+
+    def is_down(self, source: str) -> bool:
+        """Whether ``source`` is held :meth:`down` now."""
+        now = self._clock()
+        with self._lock:
+            return any(f.until is not None and f.active(now)
+                       for f in self._faults.get(source, []))
 
     # -- registry -------------------------------------------------------------------------
 
@@ -310,10 +348,24 @@ class FakeUpstreams:
         with self._lock:
             return list(self._by_siret.values())
 
-    def get(self, siret: str) -> FakeCompany | None:
-        """The company registered under ``siret`` (or redirected from it), else ``None``."""
+    def get(self, siret: str, *, redirects: bool = True) -> FakeCompany | None:
+        """The company registered under ``siret`` (or, unless ``redirects`` is false,
+        the one the duplicate ``siret`` was merged into), else ``None``."""
         with self._lock:
-            return self._by_siret.get(self._redirects.get(siret, siret))
+            if redirects:
+                siret = self._redirects.get(siret, siret)
+            return self._by_siret.get(siret)
+
+    def redirected(self, siret: str) -> str | None:
+        """The SIRET of the company the duplicate SIRET ``siret`` was merged into, if any
+        (:attr:`~dlnuf.testing.FakeCompany.redirected_from`)."""
+        with self._lock:
+            return self._redirects.get(siret)
+
+    def establishments(self, siren: str) -> list[FakeCompany]:
+        """The registered establishments of the legal unit ``siren``, in the order added."""
+        with self._lock:
+            return list(self._by_siren.get(siren, {}).values())
 
     def find(self, value: str) -> FakeCompany | None:
         """The company a SIRET, a SIREN (its head office first) or an RNA number designates."""
@@ -363,9 +415,11 @@ class FakeUpstreams:
                 return None
             return quota[0], quota[1] / self._speedup
 
-    def _window(self, pool: str, default: tuple[int, float] | None) -> _Window | None:
-        if pool not in self._quotas and default is not None:
-            self._quotas[pool] = default
+    def _window(self, upstream: Upstream, pool: str) -> _Window | None:
+        if pool not in self._quotas:
+            default = upstream.quota(pool)
+            if default is not None:
+                self._quotas[pool] = default
         quota = self.quota(pool)
         if quota is None:
             return None
@@ -377,8 +431,10 @@ class FakeUpstreams:
     # -- faults ---------------------------------------------------------------------------
 
     def _check_source(self, source: str) -> None:
-        if source not in SOURCES:
-            raise ValueError(f"unknown source {source!r}; the fakes are {', '.join(SOURCES)}")
+        if source not in self._upstreams:
+            raise UnknownUpstream(
+                f"unknown source {source!r}; the fakes are {', '.join(self._upstreams)}"
+            )
 
     def _inject(self, source: str, fault: _Fault) -> None:
         self._check_source(source)
@@ -428,7 +484,7 @@ class FakeUpstreams:
     def clear_faults(self, source: str | None = None) -> None:
         """Forget the faults and latency injected (for ``source``, or every source)."""
         with self._lock:
-            for name in [source] if source else list(SOURCES):
+            for name in [source] if source else list(self._upstreams):
                 self._faults.pop(name, None)
                 self._latency.pop(name, None)
 
@@ -513,7 +569,9 @@ class FakeUpstreams:
         )
 
     def _dispatch(self, request: httpx.Request) -> _Outcome:
-        found = source_of(request.url.path)
+        with self._lock:
+            upstreams = list(self._upstreams.values())
+        found = route(upstreams, request.url.path)
         if found is None and "/files/" in request.url.path:  # documents' pre-signed URLs
             with self._lock:
                 self.requests["documents"] += 1
@@ -523,12 +581,13 @@ class FakeUpstreams:
         if found is None:
             body = {"error": f"no fake upstream answers {request.url.path!r}"}
             return _Outcome(_response(404, body))
-        source, path = found
+        upstream, path = found
+        source = upstream.name
         with self._lock:
             now = self._clock()
             self.requests[source] += 1
             delay = self.default_latency + self._latency.get(source, 0.0)
-            outcome = self._answer(source, path, request, now)
+            outcome = self._answer(upstream, path, request, now)
             outcome.delay = delay
             if outcome.response is not None:
                 status = outcome.response.status_code
@@ -537,225 +596,57 @@ class FakeUpstreams:
                     self.rate_limited[source] += 1
             return outcome
 
-    def _pool(self, source: str, path: str) -> tuple[str, tuple[int, float] | None]:
-        if source != "api_entreprise":
-            return _POOL_OF[source], None
-        found = find_api_entreprise_route(path)
-        if found is None:
-            return "api_entreprise:json", None
-        return found[0].pool, found[0].quota
-
-    def _answer(self, source: str, path: str, request: httpx.Request, now: float) -> _Outcome:
-        if path.startswith("/ping/"):  # not rate limited, never faulted
-            down = any(f.until is not None and f.active(now)
-                       for f in self._faults.get(source, []))
-            return _Outcome(_response(200, {"status": "maintenance" if down else "ok"}))
-        pool, default = self._pool(source, path)
-        self._peaks.setdefault(pool, _Peak()).seen(now)
-        window = self._window(pool, default)
+    def _answer(
+        self, upstream: Upstream, path: str, request: httpx.Request, now: float
+    ) -> _Outcome:
+        source = upstream.name
+        pool = upstream.pool(path)
+        window = None
+        reset_at = 0.0
         headers: dict[str, str] = {}
+        if pool is not None:
+            self._peaks.setdefault(pool, _Peak()).seen(now)
+            window = self._window(upstream, pool)
         if window is not None:
             admitted, remaining, frees_in = window.admit(now)
-            if source == "api_entreprise":
-                headers = {
-                    # Per minute, as the real header (and its documentation) says.
-                    "RateLimit-Limit": str(round(window.limit * 60 / window.period)),
-                    "RateLimit-Remaining": str(remaining),
-                    "RateLimit-Reset": str(math.ceil(self._wall_clock() + frees_in)),
-                }
+            reset_at = self._wall_clock() + frees_in
+            headers = dict(upstream.rate_headers(window.limit, window.period, remaining,
+                                                 reset_at))
             if not admitted:
                 headers["Retry-After"] = _retry_after(frees_in)
-                return _Outcome(_response(429, _error_body(source, 429), headers))
-        fault = None if path == "/privileges" else self._take_fault(source, now)
+                return _Outcome(_response(429, upstream.error_body(429), headers))
+        fault = self._take_fault(source, now) if upstream.faultable(path) else None
         if fault is not None:
             if fault.status is None:
                 error = httpx.ConnectError(f"[fake] {source} is down", request=request)
                 return _Outcome(None, error=error)
+            if fault.status == 429 and window is not None:  # nothing left, it says
+                headers = dict(upstream.rate_headers(window.limit, window.period, 0,
+                                                     reset_at))
             fault_headers = {**headers, **(fault.headers or {})}
-            if fault.status == 429 and "RateLimit-Remaining" in fault_headers:
-                fault_headers["RateLimit-Remaining"] = "0"
             if fault.body is not None:
                 return _Outcome(_raw(fault.status, fault.body, fault.content_type, fault_headers))
-            return _Outcome(_response(fault.status, _error_body(source, fault.status),
+            return _Outcome(_response(fault.status, upstream.error_body(fault.status),
                                       fault_headers))
-        if source == "api_entreprise":
-            refusal = _ae_refusal(request, self._token)
-            if refusal is not None:
-                return _Outcome(_response(refusal[0], refusal[1], headers))
+        refusal = upstream.refuse(request, path, self)
+        if refusal is not None:
+            return _Outcome(_reply(refusal, headers))
         canned = self._canned.get(path)
         if canned is not None:
             status, body, content_type = canned
             return _Outcome(_raw(status, body, content_type, headers))
-        if source == "api_entreprise":
-            status, payload, extra = self._api_entreprise(path, request)
-        elif source == "insee_sirene":
-            status, payload, extra = self._insee(path, request)
-        else:
-            status, payload, extra = self._recherche(request)
-        return _Outcome(_response(status, payload, {**headers, **extra}))
-
-    # -- API Entreprise --------------------------------------------------------------------
-
-    def _api_entreprise(
-        self, path: str, request: httpx.Request
-    ) -> tuple[int, Any, dict[str, str]]:
-        if path.rstrip("/") == "/privileges":
-            granted = sorted(self.privileges if self.privileges is not None else _all_privileges())
-            return 200, {"data": {"privileges": granted}, "links": {}, "meta": {}}, {}
-        found = find_api_entreprise_route(path)
-        if found is None:
-            return 404, NOT_FOUND_PAYLOAD, {}
-        route, name, value = found
-        company = self.get(value) if name == "siret" else self.find(value)
-        if company is None:
-            return 404, NOT_FOUND_PAYLOAD, {}
-        recipient = request.url.params.get("recipient", "")
-        if recipient[:9] == company.siren:
-            return 422, api_entreprise_error(
-                "00211", "Entité non traitable",
-                "Le paramètre recipient est identique au SIRET/SIREN appelé : il doit être "
-                "celui de l'administration destinataire des données",
-                parameter="recipient",
-            ), {}
-        status, payload = route.render(company, value)
-        return status, payload, {}
-
-    # -- INSEE Sirene ------------------------------------------------------------------------
-
-    def _insee(self, path: str, request: httpx.Request) -> tuple[int, Any, dict[str, str]]:
-        key = request.headers.get(KEY_HEADER, "").strip()
-        if not key or (self._key is not None and key != self._key):
-            return 401, insee_error(401, "Clé d'API absente ou invalide: renseignez l'en-tête "
-                                         "X-INSEE-Api-Key-Integration"), {}
-        match = _INSEE_PATH.search(path)
-        if match is None or match.group(1) == "siren":
-            return 404, insee_error(404, "Aucun élément trouvé (le faux INSEE sert /siret)"), {}
-        ident = match.group(2)
-        if ident:
-            return self._insee_one(ident, request)
-        params: dict[str, str] = {k: v for k, v in request.url.params.items()}
-        if request.method == "POST":
-            form = parse_qs(request.read().decode("utf-8", "replace"), keep_blank_values=True)
-            params.update({k: v[-1] for k, v in form.items()})
-        return self._insee_many(params)
-
-    def _insee_one(self, siret: str, request: httpx.Request) -> tuple[int, Any, dict[str, str]]:
-        if not Siret.is_valid(siret):
-            return 400, insee_error(400, f"Erreur de syntaxe dans le paramètre siret={siret}"), {}
-        kept = self._redirects.get(siret)
-        if kept is not None:
-            location = str(request.url.copy_with(path=request.url.path[: -len(siret)] + kept,
-                                                 query=None))
-            message = f"L'établissement {siret} est un doublon de l'établissement {kept}"
-            return 301, insee_error(301, message), {"Location": location}
-        company = self._by_siret.get(siret)
-        if company is None:
-            return 404, insee_error(404, f"Aucun élément trouvé pour le siret {siret}"), {}
-        if company.diffusion == "non_diffusible":
-            return 403, insee_error(403, f"Établissement non diffusable ({siret})"), {}
-        return 200, insee_response(company), {}
-
-    def _insee_many(self, params: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
-        query = params.get("q", "")
-        if not query.strip():
-            return 400, insee_error(400, "Le paramètre q est obligatoire"), {}
-        try:
-            number = int(params.get("nombre", "20"))
-            start = int(params.get("debut", "0"))
-        except ValueError:
-            return 400, insee_error(400, "Les paramètres nombre et debut sont des entiers"), {}
-        if not 0 <= number <= 1000 or start < 0:
-            message = "Le paramètre nombre doit être compris entre 0 et 1000"
-            return 400, insee_error(400, message), {}
-        wanted = list(dict.fromkeys(_SIRET_TERM.findall(query)))
-        found = [
-            c for s in wanted
-            if (c := self._by_siret.get(s)) is not None and c.diffusion != "non_diffusible"
-        ]
-        if not found:
-            return 404, insee_error(404, f"Aucun élément trouvé pour q={query}"), {}
-        cursor = params.get("curseur")
-        if cursor is not None:
-            offset = 0 if cursor == "*" else _cursor_offset(cursor)
-            if offset is None:
-                return 400, insee_error(400, f"Curseur invalide: {cursor}"), {}
-            page = found[offset:offset + number]
-            end = offset + len(page)
-            following = _cursor(end) if end < len(found) else cursor
-            return 200, insee_batch(page, total=len(found), start=offset, cursor=cursor,
-                                    next_cursor=following), {}
-        page = found[start:start + number]
-        return 200, insee_batch(page, total=len(found), start=start), {}
-
-    # -- Recherche d'entreprises -------------------------------------------------------------
-
-    def _recherche(self, request: httpx.Request) -> tuple[int, Any, dict[str, str]]:
-        params = request.url.params
-        query = params.get("q", "").strip()
-        if not query:
-            return 400, recherche_error("Veuillez indiquer au moins un paramètre de recherche."), {}
-        try:
-            page = int(params.get("page", "1"))
-            per_page = int(params.get("per_page", "10"))
-        except ValueError:
-            return 400, recherche_error("Les paramètres page et per_page sont des entiers."), {}
-        if not 1 <= page <= 1000 or not 1 <= per_page <= 25:
-            return 400, recherche_error(
-                "Veuillez indiquer un paramètre page entre 1 et 1000 et per_page entre 1 et 25."
-            ), {}
-        digits = re.sub(r"[\s.\u00a0]", "", query)
-        matching: list[FakeCompany]
-        if digits.isdigit() and len(digits) in (9, 14):
-            if len(digits) == 14:
-                company = self._by_siret.get(digits)
-                matching = [company] if company is not None and _visible(company) else []
-                units = [digits[:9]] if matching else []
-            else:
-                matching = []
-                units = [digits] if self._unit(digits) else []
-        else:
-            needle = query.casefold()
-            matching = [c for c in self._by_siret.values() if _visible(c) and (
-                needle in (c.legal_name or "").casefold()
-                or needle in (c.trade_name or "").casefold())]
-            units = list(dict.fromkeys(c.siren for c in matching))
-        results = [self._unit_result(siren, matching) for siren in units]
-        window = results[(page - 1) * per_page: page * per_page]
-        return 200, recherche_search(window, total=len(results), page=page,
-                                     per_page=per_page), {}
-
-    def _unit(self, siren: str) -> list[FakeCompany]:
-        """The visible establishments of the unit ``siren``."""
-        return [c for c in self._by_siren.get(siren, {}).values() if _visible(c)]
-
-    def _unit_result(self, siren: str, matching: list[FakeCompany]) -> dict[str, Any]:
-        of_unit = self._unit(siren)
-        heads = [c for c in of_unit if c.head_office]
-        matched = [c for c in matching if c.siren == siren]
-        subject = heads[0] if heads else (matched or of_unit)[0]
-        return recherche_result(
-            subject,
-            head_office=heads[0] if heads else None,
-            matching=matched,
-            establishments=len(of_unit),
-            open_establishments=sum(1 for c in of_unit if c.active),
-        )
+        return _Outcome(_reply(upstream.answer(request, path, self), headers))
 
     # -- respx ------------------------------------------------------------------------------
 
     @contextmanager
     def mock(self, base_urls: Iterable[str] = ()) -> Iterator[FakeUpstreams]:
-        """Intercept (with respx) every request to the upstreams' production and staging
-        base URLs, to the ``DLNUF_<SOURCE>_URL`` ones and to ``base_urls``, and answer
-        them from this fake. Other requests fail as not mocked (no network)."""
+        """Intercept (with respx) every request to the served upstreams' production and
+        staging base URLs, to the ``DLNUF_<SOURCE>_URL`` ones and to ``base_urls``, and
+        answer them from this fake. Other requests fail as not mocked (no network)."""
         import respx
 
-        urls = [u for urls in BASE_URLS.values() for u in urls]
-        for source in SOURCES:
-            configured = os.environ.get(f"DLNUF_{source.upper()}_URL", "").strip()
-            if configured:
-                urls.append(configured)
-        urls.extend(base_urls)
+        urls = [*self._base_urls(self.upstreams.values()), *base_urls]
         with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
             self._router = router
             try:
@@ -775,93 +666,30 @@ class FakeUpstreams:
                 side_effect=self.side_effect
             )
 
-
-def _visible(company: FakeCompany) -> bool:
-    """Whether public searches show ``company`` (a non-diffusible unit is not shown)."""
-    return company.diffusion != "non_diffusible"
-
-
-def _all_privileges() -> set[str]:
-    """Every token privilege dlnuf's API Entreprise endpoints may need."""
-    from ..sources.api_entreprise import ENDPOINTS
-
-    granted: set[str] = set()
-    for endpoint in ENDPOINTS.values():
-        granted |= set(getattr(endpoint, "privileges", ()))
-        granted |= set(getattr(endpoint, "public_privileges", ()))
-    return granted
+    @staticmethod
+    def _base_urls(upstreams: Iterable[Upstream]) -> list[str]:
+        """The upstreams' base URLs and their ``DLNUF_<SOURCE>_URL`` ones."""
+        urls: list[str] = []
+        for upstream in upstreams:
+            urls.extend(upstream.base_urls)
+            configured = os.environ.get(f"DLNUF_{upstream.name.upper()}_URL", "").strip()
+            if configured:
+                urls.append(configured)
+        return urls
 
 
-def _cursor(offset: int) -> str:
-    return f"AoE{offset:x}"
-
-
-def _cursor_offset(cursor: str) -> int | None:
-    if not cursor.startswith("AoE"):
-        return None
-    try:
-        return int(cursor[3:], 16)
-    except ValueError:
-        return None
-
-
-def _ae_refusal(request: httpx.Request, token: str | None = None) -> tuple[int, Any] | None:
-    """The 401/422 API Entreprise gives a request without token or without its purpose."""
-    authorization = request.headers.get("authorization", "")
-    given = authorization[len("Bearer "):].strip() if authorization.startswith("Bearer ") else ""
-    if not given or (token is not None and given != token):
-        return 401, api_entreprise_error(
-            "00101", "Interdit", "Votre token n'est pas valide ou n'est pas renseigné",
-            parameter="token",
-        )
-    params = request.url.params
-    for name, code in (("context", "00201"), ("object", "00202"), ("recipient", "00203")):
-        if not params.get(name, "").strip():
-            return 422, api_entreprise_error(
-                code, "Entité non traitable", f"Le paramètre {name} est obligatoire",
-                parameter=name,
-            )
-    if not Siret.is_valid(params.get("recipient", "")):
-        return 422, api_entreprise_error(
-            "00210", "Entité non traitable",
-            "Le paramètre recipient n'est pas un numéro de SIRET valide", parameter="recipient",
-        )
-    return None
-
-
-_AE_ERRORS: dict[int, tuple[str, str, str]] = {
-    401: ("00101", "Interdit", "Votre token n'est pas valide ou n'est pas renseigné"),
-    403: ("00100", "Privilèges insuffisants",
-          "Votre token est valide mais vos privilèges sont insuffisants."),
-    404: ("01003", "Entité non trouvée", "Le ou les paramètre(s) d'entrée n'existent pas."),
-    409: ("00015", "Conflit", "Une requête associé à votre jeton est déjà en cours de "
-                              "traitement pour ces paramètres."),
-    422: ("00200", "Entité non traitable", "Paramètre invalide"),
-    429: ("00429", "Trop de requêtes", "Vous avez effectué trop de requêtes"),
-    451: ("01005", "Indisponible pour raisons légales",
-          "Les données de cette entité ne peuvent être communiquées"),
-    502: ("01999", "Erreur inconnue du fournisseur de données",
-          "La réponse retournée par le fournisseur de données est invalide et inconnue de "
-          "notre service."),
-    503: ("01001", "Fournisseur indisponible",
-          "Le fournisseur de données est temporairement indisponible."),
-    504: ("01002", "Le fournisseur de données ne répond pas",
-          "Le fournisseur de données n'a pas répondu dans le temps imparti."),
-}
-
-
-def _error_body(source: str, status: int) -> Any:
-    """The error body ``source`` sends with ``status``."""
-    if source == "api_entreprise":
-        code, title, detail = _AE_ERRORS.get(status, ("00500", "Erreur interne", "Erreur"))
-        meta = {"provider": "INSEE"} if code.startswith("01") else None
-        return api_entreprise_error(code, title, detail, meta=meta)
-    reason = {429: "Trop de requêtes, réessayez plus tard", 503: "Service indisponible"}.get(
-        status, f"Erreur HTTP {status}"
-    )
-    if source == "insee_sirene":
-        return insee_error(status, reason)
-    return recherche_error(reason)
+def _reply(answer: Answer, headers: Mapping[str, str]) -> httpx.Response:
+    """An upstream's answer as a response, with ``headers`` (the quota's) added."""
+    if isinstance(answer, httpx.Response):
+        answer.read()
+        for name, value in headers.items():
+            answer.headers.setdefault(name, value)
+        return answer
+    status, payload, *extra = answer
+    all_headers = {**headers, **(extra[0] if extra else {})}
+    if isinstance(payload, bytes):
+        return _raw(status, payload, all_headers.pop("Content-Type", _JSON), all_headers)
+    return _response(status, payload, all_headers)
 
 
 def _response(

@@ -48,7 +48,8 @@ def _require_respx() -> None:
 def dlnuf_fake(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[FakeUpstreams]:
-    """Fake Recherche d'entreprises, API Entreprise and INSEE Sirene for one test.
+    """Fake Recherche d'entreprises, API Entreprise and INSEE Sirene for one test (and every
+    other upstream fake installed or registered: :mod:`dlnuf.testing.upstreams`).
 
     Every request (sync or async httpx) to their production and staging base URLs,
     and to the ``DLNUF_<SOURCE>_URL`` ones, is answered by the yielded

@@ -8,6 +8,10 @@ Sirene at ``/siret``, all on the same root, so a client points every source at i
 
     dlnuf.Client(base_urls={name: "http://127.0.0.1:8089" for name in dlnuf.testing.SOURCES})
 
+Every other upstream fake installed (entry points ``dlnuf.fakes``) is served on the
+same root too, with the same quotas, faults and counters; ``--upstream
+module:attribute`` adds one that is not installed.
+
 It holds ``--companies`` generated companies (deterministic for ``--seed``) plus
 the sandbox's staging and demo companies, and enforces the documented quotas, or
 ``--rate`` requests per second in every pool. Control endpoints:
@@ -42,6 +46,7 @@ import httpx
 
 from .companies import FakeCompany, make_companies
 from .fake import FakeUpstreams
+from .upstreams import FakeUpstreamError, load_upstream
 
 __all__ = ["FakeServer", "add_sandbox_payloads", "main", "sandbox_companies", "serve"]
 
@@ -127,6 +132,9 @@ class _Handler(BaseHTTPRequestHandler):
         )
         try:
             response = self.fake.handle(request)
+        except FakeUpstreamError as exc:  # two upstream fakes claim the path
+            self._json(500, {"error": f"{type(exc).__name__}: {exc}"})
+            return
         except httpx.TransportError:
             self.close_connection = True  # down: the connection drops without an answer
             with contextlib.suppress(OSError):
@@ -244,7 +252,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command line: ``python -m dlnuf.testing.server [--port N] [--rate R] ...``."""
     parser = argparse.ArgumentParser(
         prog="python -m dlnuf.testing.server",
-        description="Fake Recherche d'entreprises, API Entreprise and INSEE Sirene on loopback.",
+        description="Fake Recherche d'entreprises, API Entreprise, INSEE Sirene and every "
+        "other installed upstream fake (entry points dlnuf.fakes) on loopback.",
     )
     parser.add_argument("--host", default="127.0.0.1",
                         help="loopback address (default %(default)s)")
@@ -261,6 +270,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="do not serve the sandbox's staging and demo companies")
     parser.add_argument("--max-seconds", type=float, default=None,
                         help="stop by itself after this many seconds")
+    parser.add_argument("--upstream", action="append", default=[], metavar="MODULE:ATTR",
+                        help="also serve this upstream fake (a dlnuf.testing.upstreams."
+                        "Upstream class or instance; repeatable); installed ones "
+                        "(entry points dlnuf.fakes) are served anyway")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
     try:
@@ -269,6 +282,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(exc))
     fake = FakeUpstreams(make_companies(args.companies, seed=args.seed), rate=args.rate,
                          latency=args.latency_ms / 1000.0)
+    try:
+        for target in args.upstream:
+            fake.add_upstream(load_upstream(target))
+    except FakeUpstreamError as exc:
+        parser.error(str(exc))
     if not args.no_sandbox:
         staged = sandbox_companies()
         if staged:

@@ -24,10 +24,10 @@ from typing import Any
 
 from ..facts.base import Fact
 from ..facts.evidence import RegistryExtract, SocialCertificate, TaxCertificate, VatNumber
-from . import payloads
 from .companies import FakeCompany
 from .evidence import FILES_URL, render
 from .fake import FakeUpstreams
+from .upstreams import api_entreprise as ae_fake
 
 __all__ = ["WORLD_KINDS", "SupplierWorld"]
 
@@ -83,7 +83,7 @@ class SupplierWorld:
         """Answer the evidence endpoints from this world (restored afterwards)."""
         from ..sources.api_entreprise import ENDPOINTS
 
-        saved = list(payloads.API_ENTREPRISE_ROUTES)
+        saved = list(ae_fake.API_ENTREPRISE_ROUTES)
         try:
             for kind in WORLD_KINDS:
                 endpoint = ENDPOINTS[kind]
@@ -94,8 +94,8 @@ class SupplierWorld:
 
                 quota = (endpoint.quota.limit, endpoint.quota.period)
                 for template in dict.fromkeys((endpoint.path, endpoint.template(public=True))):
-                    payloads.register_api_entreprise(template, answer, pool=endpoint.quota.pool,
-                                                     quota=quota)
+                    ae_fake.register_api_entreprise(template, answer, pool=endpoint.quota.pool,
+                                                    quota=quota)
             yield self
         finally:
-            payloads.API_ENTREPRISE_ROUTES[:] = saved
+            ae_fake.API_ENTREPRISE_ROUTES[:] = saved
