@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -129,6 +129,14 @@ class Settings(BaseSettings):
     """Which document URLs are fetched: ``public-https`` (default), ``https`` or ``any``,
     optionally followed by ``,host`` entries always allowed (see ``docs/errors.md``)."""
 
+    _environ: Mapping[str, str] | None = PrivateAttr(default=None)
+
+    @property
+    def environ(self) -> Mapping[str, str] | None:
+        """The ``DLNUF_*`` variables :meth:`from_env` read (``None``: built from arguments
+        only). Each source reads its own options there (``DLNUF_<SOURCE>_*``)."""
+        return self._environ
+
     @field_validator("sources", mode="before")
     @classmethod
     def _split_sources(cls, value: Any) -> Any:
@@ -175,7 +183,9 @@ class Settings(BaseSettings):
         urls.update(given.get("base_urls") or {})
         given["base_urls"] = urls
         with _reading(env):
-            return cls._build(given)
+            built = cls._build(given)
+        built._environ = _Variables(env)
+        return built
 
     def merged(self, **given: Any) -> Settings:
         """A copy with ``given`` arguments replacing these values (validated again)."""
@@ -183,7 +193,9 @@ class Settings(BaseSettings):
             given["base_urls"] = {**self.base_urls, **(given["base_urls"] or {})}
         values = {name: getattr(self, name) for name in type(self).model_fields}
         values.update(given)
-        return type(self)._build(values)
+        built = type(self)._build(values)
+        built._environ = self._environ
+        return built
 
     @classmethod
     def _build(cls, values: dict[str, Any]) -> Settings:
@@ -202,6 +214,25 @@ class Settings(BaseSettings):
     def base_url(self, source: str, default: str) -> str:
         """The base URL configured for ``source`` (staging, proxy, fake), or ``default``."""
         return self.base_urls.get(source, default).rstrip("/")
+
+
+class _Variables(Mapping[str, str]):
+    """A copy of the ``DLNUF_*`` variables of an environment; its repr shows no value."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._values = {k: v for k, v in env.items() if k.upper().startswith(ENV_PREFIX)}
+
+    def __getitem__(self, key: str) -> str:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"<{len(self._values)} DLNUF_* variables>"
 
 
 @contextmanager

@@ -28,14 +28,14 @@ up: the client asks after a provider failed, before calling it again).
 from __future__ import annotations
 
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, ClassVar
 
 import httpx
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from ..config import Settings
 from ..errors import (
@@ -45,6 +45,7 @@ from ..errors import (
     InvalidSiret,
     UnexpectedPayload,
     UnsupportedKind,
+    UpstreamError,
 )
 from ..facts.base import Fact, Level, Provenance
 from ..facts.evidence import (
@@ -72,7 +73,10 @@ from ..facts.identity import Address, Identity
 from ..identifiers import Rna, Siren, Siret, parse_siret_or_siren
 from ..ratelimit import Quota
 from . import api_entreprise_evidence as ev
-from ._parse import (
+from .api_entreprise_errors import upstream_error_of
+from .base import Identifier, SourceBase
+from .options import Rate, RateOption, SourceOptions
+from .parsing import (
     Reader,
     as_dict,
     diffusion_status,
@@ -86,7 +90,6 @@ from ._parse import (
     unix_datetime,
     withhold_protected,
 )
-from .base import Identifier
 
 __all__ = [
     "CIBTP_POOL",
@@ -97,9 +100,12 @@ __all__ = [
     "INPI_POOL",
     "JSON_POOL",
     "PING_POOL",
+    "POOLS",
     "URSSAF_POOL",
     "ApiEntreprise",
+    "ApiEntrepriseOptions",
     "Endpoint",
+    "PurposeOptions",
     "Reply",
     "parse_identity",
     "with_data",
@@ -121,6 +127,11 @@ CIBTP_POOL = Quota("api_entreprise:cibtp", 5, 60)
 """5/min for the CIBTP attestation alone."""
 PING_POOL = Quota("api_entreprise:ping", 600, 60)
 """``/ping/<provider>`` is not rate limited upstream; this only bounds dlnuf's own pings."""
+POOLS = (
+    JSON_POOL, URSSAF_POOL, DOCUMENTS_POOL, INPI_POOL, DGFIP_ATTESTATION_POOL, CIBTP_POOL,
+    PING_POOL,
+)
+"""Every pool, each set by the option ``quota_<name after the colon>``."""
 
 MAX_OBJECT_LENGTH = 50
 """``object`` must be shorter than this (the upstream refuses longer ones)."""
@@ -616,10 +627,57 @@ lists no scope for them).
 """
 
 
+# --- The options --------------------------------------------------------------------------
+
+
+class PurposeOptions(SourceOptions):
+    """The credentials and purpose every API Entreprise call carries."""
+
+    token: SecretStr | None = None
+    """The bearer token (shortcut ``api_entreprise_token=`` / ``DLNUF_API_ENTREPRISE_TOKEN``)."""
+    recipient: str | None = None
+    """SIRET of the public body the data is for (shortcut ``recipient=`` / ``DLNUF_RECIPIENT``)."""
+    context: str | None = None
+    """Framework of the request, e.g. ``Marché public`` (shortcut ``context=`` /
+    ``DLNUF_CONTEXT``)."""
+    object: str | None = None
+    """Reason or procedure id, under 50 characters (shortcut ``object=`` / ``DLNUF_OBJECT``)."""
+
+    shortcuts: ClassVar[Mapping[str, str]] = {
+        "token": "api_entreprise_token",
+        "recipient": "recipient",
+        "context": "context",
+        "object": "object",
+    }
+
+
+class ApiEntrepriseOptions(PurposeOptions):
+    """Options of API Entreprise (``DLNUF_API_ENTREPRISE_*``): credentials, purpose and one
+    quota per pool (the documented ones by default; a contract may allow more)."""
+
+    base_url: str = DEFAULT_BASE_URL
+    """``DLNUF_API_ENTREPRISE_URL``: staging (``https://staging.entreprise.api.gouv.fr``),
+    a fake."""
+    quota_json: RateOption = Rate.of(JSON_POOL)
+    """``DLNUF_API_ENTREPRISE_QUOTA_JSON``: the JSON endpoints, 250/min."""
+    quota_urssaf: RateOption = Rate.of(URSSAF_POOL)
+    """``DLNUF_API_ENTREPRISE_QUOTA_URSSAF``: the URSSAF attestation, 100/min."""
+    quota_documents: RateOption = Rate.of(DOCUMENTS_POOL)
+    """``DLNUF_API_ENTREPRISE_QUOTA_DOCUMENTS``: the document endpoints, 50/min."""
+    quota_inpi: RateOption = Rate.of(INPI_POOL)
+    """``DLNUF_API_ENTREPRISE_QUOTA_INPI``: the INPI RNE, 15/min."""
+    quota_dgfip_attestation_fiscale: RateOption = Rate.of(DGFIP_ATTESTATION_POOL)
+    """``DLNUF_API_ENTREPRISE_QUOTA_DGFIP_ATTESTATION_FISCALE``: 5/min."""
+    quota_cibtp: RateOption = Rate.of(CIBTP_POOL)
+    """``DLNUF_API_ENTREPRISE_QUOTA_CIBTP``: the CIBTP attestation, 5/min."""
+    quota_ping: RateOption = Rate.of(PING_POOL)
+    """``DLNUF_API_ENTREPRISE_QUOTA_PING``: dlnuf's own bound on ``/ping``, 600/min."""
+
+
 # --- The source ---------------------------------------------------------------------------
 
 
-class ApiEntreprise:
+class ApiEntreprise(SourceBase):
     """The API Entreprise source (token, recipient, context and object required).
 
     ``scope`` is ``"protected"`` when ``settings.authenticated`` (protected
@@ -629,21 +687,34 @@ class ApiEntreprise:
 
     name: ClassVar[str] = "api_entreprise"
     provides: ClassVar[frozenset[type[Fact]]] = frozenset(ENDPOINTS)
-    default_base_url: ClassVar[str] = DEFAULT_BASE_URL
-    privileges_quota: ClassVar[Quota] = JSON_POOL
-    """The pool ``GET /privileges`` counts against."""
-    ping_quota: ClassVar[Quota] = PING_POOL
-    """The pool ``GET /ping/<provider>`` counts against."""
+    Options: ClassVar[type[SourceOptions]] = ApiEntrepriseOptions
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.base_url: str = settings.base_url(self.name, self.default_base_url)
-        self.scope: str = "protected" if settings.authenticated else "public"
-        self.mount: httpx.MockTransport | None = None
-        self._query: tuple[Settings, str] | None = None
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        options: SourceOptions | Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(settings, options=options, env=env)
+        self.scope = "protected" if self.settings.authenticated else "public"
+        self._pools: dict[str, Quota] = {}
+        for pool in POOLS:
+            rate = getattr(self.options, f"quota_{pool.pool.split(':', 1)[1]}", None)
+            self._pools[pool.pool] = rate.quota(pool.pool) if isinstance(rate, Rate) else pool
+        self.privileges_quota: Quota = self._pools[JSON_POOL.pool]
+        """The pool ``GET /privileges`` counts against."""
+        self.ping_quota: Quota = self._pools[PING_POOL.pool]
+        """The pool ``GET /ping/<provider>`` counts against."""
+        self._query: str | None = None
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.base_url!r}, scope={self.scope!r})"
+    def _repr_parts(self) -> list[str]:
+        return [*super()._repr_parts(), f"scope={self.scope!r}"]
+
+    def error(self, response: httpx.Response) -> UpstreamError | None:
+        """Its ``errors`` bodies: 5-digit codes, titles and details, ``meta.retry_in``
+        (see :mod:`~dlnuf.sources.api_entreprise_errors`)."""
+        return upstream_error_of(response, self.name)
 
     @property
     def public(self) -> bool:
@@ -660,8 +731,10 @@ class ApiEntreprise:
         return endpoint
 
     def quota(self, kind: type[Fact]) -> Quota:
-        """The quota pool ``kind`` counts against (250/min JSON pool for Identity)."""
-        return self._endpoint(kind).quota
+        """The quota pool ``kind`` counts against (250/min JSON pool for Identity), at the
+        rate its ``quota_<pool>`` option sets."""
+        pool = self._endpoint(kind).quota
+        return self._pools.get(pool.pool, pool)
 
     def provider(self, kind: type[Fact]) -> str:
         """The upstream provider answering ``kind`` (as in ``/ping/<provider>``)."""
@@ -717,7 +790,7 @@ class ApiEntreprise:
         return httpx.Request(
             "GET",
             f"{self.base_url}/ping/{provider}",
-            headers={"Accept": "application/json", "User-Agent": self.settings.user_agent},
+            headers=self.json_headers(),
         )
 
     def parse_ping(self, response: httpx.Response) -> bool:
@@ -732,27 +805,28 @@ class ApiEntreprise:
             return True
         return not isinstance(status, str) or status.strip().lower() in _UP_STATUSES
 
+    def _option(self, name: str) -> str:
+        value = getattr(self.options, name, None)
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        return value.strip() if isinstance(value, str) else ""
+
     def _params(self) -> dict[str, str]:
-        return {
-            "recipient": (self.settings.recipient or "").strip(),
-            "context": (self.settings.context or "").strip(),
-            "object": (self.settings.object or "").strip(),
-        }
+        return {name: self._option(name) for name in ("recipient", "context", "object")}
 
     def _url(self, path: str) -> str | httpx.URL:
         """``base_url + path`` with the purpose parameters as its query string.
 
-        The query string is encoded once per settings (they are frozen), exactly
-        as httpx encodes ``params=``: httpx then only parses the URL, about half
-        the cost of encoding the parameters and merging them on every request.
+        The query string is encoded once (the options are frozen), exactly as httpx
+        encodes ``params=``: httpx then only parses the URL, about half the cost of
+        encoding the parameters and merging them on every request.
         """
         url = self.base_url + path
         if "?" in url or "#" in url:  # a base URL with its own query: httpx replaces it
             return httpx.URL(url, params=self._params())
-        known = self._query
-        if known is None or known[0] is not self.settings:
-            known = self._query = (self.settings, str(httpx.QueryParams(self._params())))
-        return f"{url}?{known[1]}"
+        if self._query is None:
+            self._query = str(httpx.QueryParams(self._params()))
+        return f"{url}?{self._query}"
 
     def _get(self, path: str, token: str) -> httpx.Request:
         return httpx.Request(
@@ -761,22 +835,19 @@ class ApiEntreprise:
             headers={
                 "Authorization": f"Bearer {token}",
                 "Accept": "application/json",
-                "User-Agent": self.settings.user_agent,
+                "User-Agent": self.user_agent,
             },
         )
 
     def _check(self, company: Siret | Siren | None) -> str:
-        """Validate the settings for a call (about ``company``); the token if all is well."""
-        settings = self.settings
-        token = settings.api_entreprise_token.get_secret_value().strip() if (
-            settings.api_entreprise_token is not None
-        ) else ""
+        """Validate the options for a call (about ``company``); the token if all is well."""
+        token = self._option("token")
         if not token:
             raise ConfigurationError(
                 f"{self.name} needs a token: set api_entreprise_token= "
                 "or DLNUF_API_ENTREPRISE_TOKEN"
             )
-        recipient = (settings.recipient or "").strip()
+        recipient = self._option("recipient")
         if not recipient:
             raise ConfigurationError(
                 f"{self.name} needs the SIRET of the public body the data is for: "
@@ -795,12 +866,12 @@ class ApiEntreprise:
                 f"({siren}); API Entreprise refuses that (error 00211): set recipient= "
                 "or DLNUF_RECIPIENT to the SIRET of the public body the data is for"
             )
-        if not (settings.context or "").strip():
+        if not self._option("context"):
             raise ConfigurationError(
                 f"{self.name} needs the framework of the request: set context= or DLNUF_CONTEXT "
                 "(for example 'Marché public')"
             )
-        purpose = (settings.object or "").strip()
+        purpose = self._option("object")
         if not purpose:
             raise ConfigurationError(
                 f"{self.name} needs the reason or procedure id of the request: set object= "

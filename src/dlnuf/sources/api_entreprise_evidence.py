@@ -58,7 +58,7 @@ from ..facts.evidence import (
 )
 from ..facts.identity import Address
 from ..identifiers import Rna, Siren, Siret
-from ._parse import (
+from .parsing import (
     Reader,
     as_dict,
     as_list,
