@@ -631,10 +631,8 @@ lists no scope for them).
 
 
 class PurposeOptions(SourceOptions):
-    """The credentials and purpose every API Entreprise call carries."""
+    """The purpose every API Entreprise call carries."""
 
-    token: SecretStr | None = None
-    """The bearer token (shortcut ``api_entreprise_token=`` / ``DLNUF_API_ENTREPRISE_TOKEN``)."""
     recipient: str | None = None
     """SIRET of the public body the data is for (shortcut ``recipient=`` / ``DLNUF_RECIPIENT``)."""
     context: str | None = None
@@ -644,7 +642,6 @@ class PurposeOptions(SourceOptions):
     """Reason or procedure id, under 50 characters (shortcut ``object=`` / ``DLNUF_OBJECT``)."""
 
     shortcuts: ClassVar[Mapping[str, str]] = {
-        "token": "api_entreprise_token",
         "recipient": "recipient",
         "context": "context",
         "object": "object",
@@ -652,9 +649,16 @@ class PurposeOptions(SourceOptions):
 
 
 class ApiEntrepriseOptions(PurposeOptions):
-    """Options of API Entreprise (``DLNUF_API_ENTREPRISE_*``): credentials, purpose and one
+    """Options of API Entreprise (``DLNUF_API_ENTREPRISE_*``): token, purpose and one
     quota per pool (the documented ones by default; a contract may allow more)."""
 
+    shortcuts: ClassVar[Mapping[str, str]] = {
+        **PurposeOptions.shortcuts,
+        "token": "api_entreprise_token",
+    }
+
+    token: SecretStr | None = None
+    """The bearer token (shortcut ``api_entreprise_token=`` / ``DLNUF_API_ENTREPRISE_TOKEN``)."""
     base_url: str = DEFAULT_BASE_URL
     """``DLNUF_API_ENTREPRISE_URL``: staging (``https://staging.entreprise.api.gouv.fr``),
     a fake."""
@@ -811,6 +815,10 @@ class ApiEntreprise(SourceBase):
             value = value.get_secret_value()
         return value.strip() if isinstance(value, str) else ""
 
+    def _token(self) -> str:
+        """The bearer token sent ("" when none is configured)."""
+        return self._option("token")
+
     def _params(self) -> dict[str, str]:
         return {name: self._option(name) for name in ("recipient", "context", "object")}
 
@@ -841,7 +849,7 @@ class ApiEntreprise(SourceBase):
 
     def _check(self, company: Siret | Siren | None) -> str:
         """Validate the options for a call (about ``company``); the token if all is well."""
-        token = self._option("token")
+        token = self._token()
         if not token:
             raise ConfigurationError(
                 f"{self.name} needs a token: set api_entreprise_token= "

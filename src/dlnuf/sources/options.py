@@ -33,6 +33,7 @@ from pydantic import BeforeValidator, PlainSerializer, ValidationError
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     SettingsError,
@@ -96,7 +97,7 @@ def parse_rate(value: Any) -> Rate:
     raise ValueError(f"expected {RATE_FORMAT}")
 
 
-RateOption = Annotated[Rate, BeforeValidator(parse_rate), PlainSerializer(str)]
+RateOption = Annotated[Rate, BeforeValidator(parse_rate), PlainSerializer(str), NoDecode]
 """The type of a quota option: a :class:`Rate` written ``7/s``, ``250/min``..."""
 
 

@@ -27,7 +27,6 @@ from importlib.resources import files
 from typing import Any, ClassVar
 
 import httpx
-from pydantic import SecretStr
 
 from ..config import Settings
 from ..facts.base import Fact
@@ -191,11 +190,6 @@ class SandboxOptions(PurposeOptions):
     quota: RateOption = Rate.of(SANDBOX_POOL)
     """``DLNUF_SANDBOX_QUOTA``: 6000/min, nothing upstream to spare."""
 
-    shortcuts: ClassVar[Mapping[str, str]] = {
-        "recipient": "recipient",
-        "context": "context",
-        "object": "object",
-    }
 
 
 class Sandbox(ApiEntreprise):
@@ -217,12 +211,15 @@ class Sandbox(ApiEntreprise):
         env: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(settings, options=options, env=env)
-        self.options = self.options.model_copy(update={"token": SecretStr(_DUMMY_TOKEN)})
         self.base_url = SANDBOX_URL  # never configurable: the sandbox never leaves the process
         self.mount = httpx.MockTransport(handle)
         pool = self._quota or SANDBOX_POOL
         self.privileges_quota = pool
         self.ping_quota = pool
+
+    def _token(self) -> str:
+        """Always the dummy token: a real one is never sent, not even in-process."""
+        return _DUMMY_TOKEN
 
     def quota(self, kind: type[Fact]) -> Quota:
         """One generous pool: the sandbox answers in-process, nothing upstream to spare."""
