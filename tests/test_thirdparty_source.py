@@ -144,3 +144,15 @@ def test_without_a_key_it_says_which_variable_to_set() -> None:
     with client(options={"toy": {}}) as c, pytest.raises(ConfigurationError) as caught:
         c.identity(SIRET)
     assert "DLNUF_TOY_API_KEY" in str(caught.value)
+
+
+def test_the_writing_page_shows_exactly_this_package() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).parent
+    page = (root.parent / "docs" / "sources" / "writing.md").read_text()
+    package = root / "thirdparty" / "dlnuf-toy"
+    module = (package / "src" / "dlnuf_toy" / "__init__.py").read_text()
+    assert f"```python\n{module}```" in page
+    pyproject = (package / "pyproject.toml").read_text()
+    assert f"```toml\n{pyproject}```" in page
