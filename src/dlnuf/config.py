@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -34,7 +34,16 @@ from pydantic_settings import (
 
 from .errors import ConfigurationError
 
-__all__ = ["DEFAULT_CACHE", "DEFAULT_SOURCES", "ENV_PREFIX", "Settings"]
+__all__ = [
+    "DEFAULT_CACHE",
+    "DEFAULT_SOURCES",
+    "ENV_PREFIX",
+    "ArgumentsFirst",
+    "Settings",
+    "validated",
+]
+
+_Model = TypeVar("_Model", bound=BaseSettings)
 
 DEFAULT_SOURCES: tuple[str, ...] = ("recherche_entreprises",)
 DEFAULT_CACHE = "sqlite"
@@ -67,7 +76,30 @@ def _comma_list(value: Any) -> Any:
     return value
 
 
-class Settings(BaseSettings):
+class ArgumentsFirst(BaseSettings):
+    """pydantic-settings reading its arguments, then the environment only when
+    :meth:`environment` gives a source for it (never a ``.env`` file or secrets dir)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments first, then :meth:`environment` if any."""
+        found = cls.environment(settings_cls)
+        return (init_settings,) if found is None else (init_settings, found)
+
+    @classmethod
+    def environment(cls, settings_cls: type[BaseSettings]) -> PydanticBaseSettingsSource | None:
+        """The environment source being read, or ``None`` (arguments only)."""
+        return None
+
+
+class Settings(ArgumentsFirst):
     """Everything a client needs to know, validated once.
 
     ``Settings(...)`` takes the arguments only; :meth:`from_env` also reads a
@@ -153,18 +185,9 @@ class Settings(BaseSettings):
         return value.strip() if isinstance(value, str) else value
 
     @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Arguments first; the environment only inside :meth:`from_env`."""
-        if _ENVIRON.get() is None:
-            return (init_settings,)
-        return (init_settings, _Environment(settings_cls))
+    def environment(cls, settings_cls: type[BaseSettings]) -> PydanticBaseSettingsSource | None:
+        """The environment only inside :meth:`from_env`."""
+        return None if _ENVIRON.get() is None else _Environment(settings_cls)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **given: Any) -> Settings:
@@ -199,17 +222,7 @@ class Settings(BaseSettings):
 
     @classmethod
     def _build(cls, values: dict[str, Any]) -> Settings:
-        try:
-            return cls(**values)
-        except ValidationError as exc:
-            raise ConfigurationError(f"invalid dlnuf configuration: {_describe(exc)}") from None
-        except SettingsError as exc:  # a variable that should hold JSON does not
-            found = re.search(r'field "(\w+)"', str(exc))
-            name = found.group(1) if found else "settings"
-            raise ConfigurationError(
-                f"invalid dlnuf configuration: {name} (variable {ENV_PREFIX}{name.upper()}): "
-                "not valid JSON"
-            ) from None
+        return validated(cls, values, "dlnuf configuration", _where)
 
     def base_url(self, source: str, default: str) -> str:
         """The base URL configured for ``source`` (staging, proxy, fake), or ``default``."""
@@ -244,12 +257,25 @@ def _reading(env: Mapping[str, str]) -> Iterator[None]:
         _ENVIRON.reset(token)
 
 
-def _describe(exc: ValidationError) -> str:
-    """Each wrong setting with its argument and variable names, and what is expected
-    (never the value: it may be a secret)."""
-    parts = []
-    for error in exc.errors(include_input=False, include_url=False):
-        name = ".".join(str(p) for p in error["loc"][:1]) or "settings"
-        variable = f"{ENV_PREFIX}{name.upper()}"
-        parts.append(f"{name} (argument {name}= or variable {variable}): {error['msg']}")
-    return "; ".join(parts)
+def _where(name: str) -> str:
+    return f"{name} (argument {name}= or variable {ENV_PREFIX}{name.upper()})"
+
+
+def validated(
+    cls: type[_Model], values: Mapping[str, Any], what: str, where: Callable[[str], str]
+) -> _Model:
+    """``cls(**values)``, or a :class:`~dlnuf.ConfigurationError` saying, for each wrong
+    field, ``where(name)`` (its argument and variable) and what is expected: never the
+    value, which may be a secret."""
+    try:
+        return cls(**values)
+    except ValidationError as exc:
+        parts = []
+        for error in exc.errors(include_input=False, include_url=False):
+            name = ".".join(str(p) for p in error["loc"][:1]) or "settings"
+            parts.append(f"{where(name)}: {error['msg'].removeprefix('Value error, ')}")
+        raise ConfigurationError(f"invalid {what}: {'; '.join(parts)}") from None
+    except SettingsError as exc:  # a variable that should hold JSON does not
+        found = re.search(r'field "(\w+)"', str(exc))
+        name = found.group(1) if found else "settings"
+        raise ConfigurationError(f"invalid {what}: {where(name)}: not valid JSON") from None

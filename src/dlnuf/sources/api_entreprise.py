@@ -37,7 +37,6 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import SecretStr, ValidationError
 
-from ..config import Settings
 from ..errors import (
     ConfigurationError,
     DlnufError,
@@ -693,14 +692,8 @@ class ApiEntreprise(SourceBase):
     provides: ClassVar[frozenset[type[Fact]]] = frozenset(ENDPOINTS)
     Options: ClassVar[type[SourceOptions]] = ApiEntrepriseOptions
 
-    def __init__(
-        self,
-        settings: Settings | None = None,
-        *,
-        options: SourceOptions | Mapping[str, Any] | None = None,
-        env: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(settings, options=options, env=env)
+    def setup(self) -> None:
+        """The scope (``settings.authenticated``) and each pool at its option's rate."""
         self.scope = "protected" if self.settings.authenticated else "public"
         self._pools: dict[str, Quota] = {}
         for pool in POOLS:

@@ -177,6 +177,12 @@ class SourceBase:
         self.user_agent: str = self.settings.user_agent
         rate = getattr(self.options, "quota", None)
         self._quota = rate.quota(self.name) if isinstance(rate, Rate) else None
+        self.setup()
+
+    def setup(self) -> None:
+        """Called at the end of ``__init__``, once ``self.options`` are read: derive what
+        the source needs from them (nothing by default). Override it rather than
+        ``__init__``."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(self._repr_parts())})"

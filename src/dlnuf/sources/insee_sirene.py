@@ -23,7 +23,6 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import SecretStr
 
-from ..config import Settings
 from ..errors import ConfigurationError, Forbidden, UnexpectedPayload, UpstreamError
 from ..facts.base import Fact, Provenance
 from ..facts.identity import Address, Identity
@@ -100,14 +99,8 @@ class InseeSirene(SourceBase):
     Options: ClassVar[type[SourceOptions]] = InseeSireneOptions
     batch_size: ClassVar[int] = BATCH_SIZE
 
-    def __init__(
-        self,
-        settings: Settings | None = None,
-        *,
-        options: SourceOptions | Mapping[str, Any] | None = None,
-        env: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(settings, options=options, env=env)
+    def setup(self) -> None:
+        """Keep the key (``api_key`` option)."""
         self._key: SecretStr | None = getattr(self.options, "api_key", None)
 
     def _repr_parts(self) -> list[str]:

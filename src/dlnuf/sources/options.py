@@ -21,7 +21,6 @@ value (it may be a secret).
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -29,17 +28,16 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self
 
-from pydantic import BeforeValidator, PlainSerializer, ValidationError
+from pydantic import BeforeValidator, PlainSerializer
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    SettingsError,
 )
 
-from ..config import ENV_PREFIX
+from ..config import ENV_PREFIX, ArgumentsFirst, validated
 from ..errors import ConfigurationError
 from ..ratelimit import Quota
 
@@ -133,7 +131,7 @@ class _Environment(EnvSettingsSource):
         return found
 
 
-class SourceOptions(BaseSettings):
+class SourceOptions(ArgumentsFirst):
     """The base of a source's ``Options``: ``base_url`` and whatever the source adds.
 
     Subclasses set defaults (``base_url: str = "https://api.example.org"``), add
@@ -160,20 +158,13 @@ class SourceOptions(BaseSettings):
     (``{"api_key": "insee_api_key"}``). ``base_url`` always reads ``base_urls[<source>]``."""
 
     @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Arguments first; ``DLNUF_<SOURCE>_*`` only inside :meth:`load`."""
+    def environment(cls, settings_cls: type[BaseSettings]) -> PydanticBaseSettingsSource | None:
+        """``DLNUF_<SOURCE>_*`` only inside :meth:`load`."""
         reading = _READING.get()
         if reading is None or not issubclass(settings_cls, SourceOptions):
-            return (init_settings,)
+            return None
         prefix, env = reading
-        return (init_settings, _Environment(settings_cls, prefix, env))
+        return _Environment(settings_cls, prefix, env)
 
     @classmethod
     def variable(cls, source: str, option: str) -> str:
@@ -214,20 +205,14 @@ class SourceOptions(BaseSettings):
                     f"not a {type(given).__name__}"
                 )
             values.update(given)
-        try:
-            with _reading(env_prefix(source), env):
-                return cls(**values)
-        except ValidationError as exc:
-            raise ConfigurationError(
-                f"invalid {source} options: {_describe(cls, source, exc)}"
-            ) from None
-        except SettingsError as exc:  # a variable that should hold JSON does not
-            found = re.search(r'field "(\w+)"', str(exc))
-            name = found.group(1) if found else "options"
-            raise ConfigurationError(
-                f"invalid {source} options: {name} (variable {cls.variable(source, name)}): "
-                "not valid JSON"
-            ) from None
+        def where(name: str) -> str:
+            if name not in cls.model_fields:
+                return f"unknown option {name!r} (options[{source!r}])"
+            variable = cls.variable(source, name)
+            return f"option {name!r} (options[{source!r}] or variable {variable})"
+
+        with _reading(env_prefix(source), env):
+            return validated(cls, values, f"{source} options", where)
 
 
 @contextmanager
@@ -237,20 +222,3 @@ def _reading(prefix: str, env: Mapping[str, str] | None) -> Iterator[None]:
         yield
     finally:
         _READING.reset(token)
-
-
-def _describe(cls: type[SourceOptions], source: str, exc: ValidationError) -> str:
-    """Each wrong option with its variable, and what is expected (never the value)."""
-    parts = []
-    for error in exc.errors(include_input=False, include_url=False):
-        name = ".".join(str(p) for p in error["loc"][:1]) or "options"
-        message = error["msg"].removeprefix("Value error, ")
-        where = f"option {name!r}" if name in cls.model_fields else f"unknown option {name!r}"
-        variable = f" or variable {cls.variable(source, name)}" if name in cls.model_fields else ""
-        parts.append(f"{where} (options[{source!r}]{variable}): {message}")
-    return "; ".join(parts)
-
-
-def environ() -> Mapping[str, str]:
-    """The process environment (what a source built without settings reads)."""
-    return os.environ

@@ -28,7 +28,6 @@ from typing import Any, ClassVar
 
 import httpx
 
-from ..config import Settings
 from ..facts.base import Fact
 from ..facts.identity import Identity
 from ..ratelimit import Quota
@@ -203,14 +202,9 @@ class Sandbox(ApiEntreprise):
     name: ClassVar[str] = "sandbox"
     Options: ClassVar[type[SourceOptions]] = SandboxOptions
 
-    def __init__(
-        self,
-        settings: Settings | None = None,
-        *,
-        options: SourceOptions | Mapping[str, Any] | None = None,
-        env: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(settings, options=options, env=env)
+    def setup(self) -> None:
+        """The in-process mount at the fixed base URL, and its one pool everywhere."""
+        super().setup()
         self.base_url = SANDBOX_URL  # never configurable: the sandbox never leaves the process
         self.mount = httpx.MockTransport(handle)
         pool = self._quota or SANDBOX_POOL
