@@ -7,8 +7,8 @@ fact. A missing or mistyped field becomes ``None``; a payload without the
 field(s) the fact cannot do without raises
 :class:`~dlnuf.errors.UnexpectedPayload`, and nothing else ever escapes.
 
-Error payloads (non-2xx) are not for these parsers: the transport maps them
-(:func:`dlnuf.transport.error_from_response`). Which endpoint each parser reads,
+Error payloads (non-2xx) are not for these parsers: the source's error hook reads them
+(:mod:`dlnuf.sources.api_entreprise_errors`). Which endpoint each parser reads,
 its path, level and quota pool are in :data:`dlnuf.sources.api_entreprise.ENDPOINTS`.
 """
 
