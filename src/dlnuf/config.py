@@ -5,6 +5,11 @@ Every field of :class:`Settings` has a keyword argument (on ``Settings``,
 capitals after ``DLNUF_`` (``timeout`` → ``DLNUF_TIMEOUT``), read by
 pydantic-settings when the settings are built with :meth:`Settings.from_env`
 (which ``Client()`` does). Per-source base URLs come from ``DLNUF_<SOURCE>_URL``.
+
+What belongs to one source (its key, its quota...) is not here: each source declares
+its own options (:class:`dlnuf.sources.SourceOptions`, ``DLNUF_<SOURCE>_*``), read from
+the variables :attr:`Settings.environ` holds. The API Entreprise and INSEE fields below
+are shortcuts for those options, kept for existing code.
 A malformed value (``DLNUF_AUTHENTICATED=yes-please``, ``DLNUF_TIMEOUT=soon``) is a
 :class:`~dlnuf.ConfigurationError` naming the variable, never a silent default.
 
