@@ -21,9 +21,9 @@ from dlnuf.config import Settings
 from dlnuf.dossier import Dossier
 from dlnuf.facts import Fact, Identity, Provenance
 from dlnuf.identifiers import Siret
-from dlnuf.sources import api_entreprise_evidence as ev
 from dlnuf.sources import source_error
 from dlnuf.sources.api_entreprise import ApiEntreprise
+from dlnuf.sources.api_entreprise import evidence as ev
 
 __all__ = [
     "ESTABLISHMENTS",

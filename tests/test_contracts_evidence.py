@@ -65,9 +65,9 @@ from dlnuf.facts import (
     VatNumber,
 )
 from dlnuf.identifiers import Rna, Siren, Siret
-from dlnuf.sources import api_entreprise_evidence as ev
 from dlnuf.sources import source_error
 from dlnuf.sources.api_entreprise import ENDPOINTS, ApiEntreprise
+from dlnuf.sources.api_entreprise import evidence as ev
 
 FETCHED = datetime(2024, 1, 10, 12, 0, tzinfo=UTC)
 PROVENANCE = Provenance(source="api_entreprise", endpoint="/test", fetched_at=FETCHED)

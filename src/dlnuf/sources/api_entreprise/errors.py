@@ -16,14 +16,8 @@ from typing import Any
 
 import httpx
 
-from ..errors import (
-    Forbidden,
-    LegallyUnavailable,
-    NotFound,
-    UpstreamError,
-    UpstreamUnavailable,
-)
-from ..httperrors import (
+from ...errors import Forbidden, LegallyUnavailable, NotFound, UpstreamError, UpstreamUnavailable
+from ...httperrors import (
     ErrorBody,
     clean,
     error_json,
