@@ -161,3 +161,32 @@ def test_options_build_from_any_mapping() -> None:
     assert RechercheEntreprises(options=given, env={}).quota(Identity) == Quota(
         "recherche_entreprises", 9, 1.0
     )
+
+
+class NotASource:
+    """Registered by the test below: a class missing request and parse."""
+
+    name = "half"
+    provides = frozenset({Identity})
+
+    def __init__(self, settings: Any = None) -> None:
+        self.settings = settings
+
+    def quota(self, kind: type) -> Quota:
+        return Quota("half", 1, 1.0)
+
+
+def test_a_registered_class_that_is_no_source_names_what_it_lacks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from importlib.metadata import EntryPoint
+
+    import dlnuf.sources.base as base
+
+    point = EntryPoint(name="half", value=f"{__name__}:NotASource", group="dlnuf.sources")
+    monkeypatch.setattr(base, "entry_points", lambda group: [point])
+    with pytest.raises(ConfigurationError) as caught:
+        dlnuf.Client(sources=["half"], cache=None)
+    assert str(caught.value) == (
+        f"{__name__}.NotASource is not a dlnuf Source: missing request, parse"
+    )
