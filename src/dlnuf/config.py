@@ -125,9 +125,10 @@ class Settings(ArgumentsFirst):
     sources: Annotated[tuple[str, ...], NoDecode] = DEFAULT_SOURCES
     """Source names in priority order (``DLNUF_SOURCES=a,b``)."""
     api_entreprise_token: SecretStr | None = None
-    """The API Entreprise token."""
+    """The API Entreprise token (a shortcut for its option ``token``)."""
     recipient: str | None = None
-    """SIRET of the public body the data is for (API Entreprise ``recipient``)."""
+    """SIRET of the public body the data is for (a shortcut for API Entreprise's and the
+    sandbox's option ``recipient``)."""
     context: str | None = None
     """Framework of the request (API Entreprise ``context``, e.g. ``Marché public``)."""
     object: str | None = None
