@@ -136,7 +136,7 @@ class Settings(ArgumentsFirst):
     authenticated: bool = False
     """Whether the caller serves an authenticated, entitled purpose (protected data allowed)."""
     insee_api_key: SecretStr | None = None
-    """The INSEE Sirene API key."""
+    """The INSEE Sirene API key (a shortcut for its option ``api_key``)."""
     cache: str | None = DEFAULT_CACHE
     """Cache URL; ``None`` (or ``DLNUF_CACHE=``, empty) turns caching off."""
     answers: str | None = None
@@ -144,7 +144,9 @@ class Settings(ArgumentsFirst):
     file ``answers.db`` in dlnuf's data folder when a persistent cache is configured,
     memory otherwise (see :mod:`dlnuf.answers`)."""
     base_urls: Mapping[str, str] = Field(default_factory=dict)
-    """Per-source base URL (``DLNUF_<SOURCE>_URL``)."""
+    """Per-source base URL (``DLNUF_<SOURCE>_URL``; a shortcut for each source's option
+    ``base_url``, and what tells documents and answers which upstreams are not the
+    production ones)."""
     user_agent: str = "dlnuf (+https://pypi.org/project/dlnuf/)"
     """The ``User-Agent`` sent upstream."""
     timeout: float = Field(default=5.0, gt=0)
