@@ -35,10 +35,7 @@ from typing import Any
 from common import ROOT, FakeServerProcess
 
 import dlnuf
-from dlnuf.config import Settings
-from dlnuf.facts.base import Fact
-from dlnuf.ratelimit import MemoryRateLimiter, Quota
-from dlnuf.sources.recherche_entreprises import RechercheEntreprises
+from dlnuf.ratelimit import MemoryRateLimiter
 
 RATE = 50
 LATENCY_MS = 30.0
@@ -51,13 +48,6 @@ REDIS_URL = os.environ.get("DLNUF_BENCH_REDIS", "redis://127.0.0.1:6379/14")
 PUBLIC_KINDS = ("active", "secondary", "closed", "association", "sole_trader")
 
 
-class AtRate(RechercheEntreprises):
-    """Recherche d'entreprises told the quota the fake server enforces."""
-
-    def quota(self, kind: type[Fact]) -> Quota:
-        return Quota("recherche_entreprises", RATE, 1.0)
-
-
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
@@ -68,10 +58,11 @@ def _env() -> dict[str, str]:
 
 
 def _client(base_urls: dict[str, str], limiter: Any = None) -> dlnuf.Client:
-    """A client of Recherche d'entreprises at the fake server, paced at RATE."""
-    settings = Settings.from_env(base_urls=base_urls, cache=None)
+    """A client of Recherche d'entreprises at the fake server, paced at RATE (its quota
+    option: what the fake server enforces)."""
     return dlnuf.Client(
-        sources=[AtRate(settings)],
+        sources=["recherche_entreprises"],
+        options={"recherche_entreprises": {"quota": f"{RATE}/s"}},
         base_urls=base_urls,
         cache=None,
         limiter=limiter or MemoryRateLimiter(),

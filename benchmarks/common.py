@@ -221,14 +221,13 @@ def dump(data: Any) -> str:
 
 def scaled_api_entreprise(settings: Any, speedup: float) -> Any:
     """API Entreprise told a sped-up fake's limits: the documented quotas, ``speedup``
-    times per minute (what that fake's ``RateLimit-Limit`` headers say)."""
-    from dlnuf.facts.base import Fact
-    from dlnuf.ratelimit import Quota
-    from dlnuf.sources.api_entreprise import ApiEntreprise
+    times per minute (what that fake's ``RateLimit-Limit`` headers say), set through its
+    ``quota_<pool>`` options (the ping pool, never announced, keeps its bound)."""
+    from dlnuf.sources.api_entreprise import PING_POOL, POOLS, ApiEntreprise
 
-    class Scaled(ApiEntreprise):
-        def quota(self, kind: type[Fact]) -> Quota:
-            documented = super().quota(kind)
-            return Quota(documented.pool, int(documented.limit * speedup), documented.period)
-
-    return Scaled(settings)
+    quotas = {
+        f"quota_{pool.pool.split(':', 1)[1]}": f"{int(pool.limit * speedup)}/{pool.period:g}s"
+        for pool in POOLS
+        if pool is not PING_POOL
+    }
+    return ApiEntreprise(settings, options=quotas)

@@ -21,9 +21,9 @@ from dlnuf.config import Settings
 from dlnuf.dossier import Dossier
 from dlnuf.facts import Fact, Identity, Provenance
 from dlnuf.identifiers import Siret
-from dlnuf.sources import api_entreprise_evidence as ev
+from dlnuf.sources import source_error
 from dlnuf.sources.api_entreprise import ApiEntreprise
-from dlnuf.transport import error_from_response
+from dlnuf.sources.api_entreprise import evidence as ev
 
 __all__ = [
     "ESTABLISHMENTS",
@@ -157,7 +157,7 @@ def contract_dossier(siret: str) -> Dossier:
     dossier = Dossier(Siret(siret))
     response = identity_response(siret)
     if response.status_code != 200:
-        dossier.errors[Identity] = error_from_response(response, "api_entreprise")
+        dossier.errors[Identity] = source_error(ApiEntreprise(Settings()), response)
         return dossier
     identity = identity_fact(siret)
     dossier.facts[Identity] = identity

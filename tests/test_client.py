@@ -20,7 +20,7 @@ import dlnuf
 from dlnuf.cache import CacheEntry, CachePolicy, MemoryCache
 from dlnuf.facts import Identity
 from dlnuf.ratelimit import Quota
-from dlnuf.sources._parse import json_object, make_provenance
+from dlnuf.sources.parsing import json_object, make_provenance
 
 SIRET = "55204944776279"
 TOKEN = "secret-token-abcdef123456"

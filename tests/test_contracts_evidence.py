@@ -65,9 +65,9 @@ from dlnuf.facts import (
     VatNumber,
 )
 from dlnuf.identifiers import Rna, Siren, Siret
-from dlnuf.sources import api_entreprise_evidence as ev
+from dlnuf.sources import source_error
 from dlnuf.sources.api_entreprise import ENDPOINTS, ApiEntreprise
-from dlnuf.transport import error_from_response
+from dlnuf.sources.api_entreprise import evidence as ev
 
 FETCHED = datetime(2024, 1, 10, 12, 0, tzinfo=UTC)
 PROVENANCE = Provenance(source="api_entreprise", endpoint="/test", fetched_at=FETCHED)
@@ -348,7 +348,7 @@ def test_every_error_payload_maps_to_its_typed_error(status: int, payload: Any) 
     request = httpx.Request("GET", "https://entreprise.api.gouv.fr/v4/whatever/552049447")
     headers = {"Retry-After": "12"} if status == 429 else {}
     response = httpx.Response(status, json=payload, headers=headers, request=request)
-    error = error_from_response(response, "api_entreprise")
+    error = source_error(ApiEntreprise(Settings()), response)
     assert type(error) is EXPECTED[status]
     assert error.code == payload["errors"][0]["code"]
     assert error.status == status
@@ -406,7 +406,7 @@ def test_entity_out_of_scope_is_not_found(folder: str, code: str) -> None:
     response = httpx.Response(
         404, json=found.payload, request=httpx.Request("GET", "https://e.test/v4/x")
     )
-    error = error_from_response(response, "api_entreprise")
+    error = source_error(ApiEntreprise(Settings()), response)
     assert isinstance(error, NotFound)
     assert error.code == code
     assert not error.transient

@@ -18,8 +18,8 @@ from dlnuf.config import Settings
 from dlnuf.errors import NotFound
 from dlnuf.facts.identity import Identity
 from dlnuf.identifiers import Siret
+from dlnuf.sources import source_error
 from dlnuf.sources.api_entreprise import ApiEntreprise
-from dlnuf.transport import error_from_response
 
 CASES = load_cases(API_ENTREPRISE / "api_entreprise_v4_insee_etablissements")
 SUCCESSES = [c for c in CASES if c.status == 200]
@@ -258,7 +258,7 @@ def test_success_payload_parses_the_same_on_the_public_path(case: Case) -> None:
 @pytest.mark.parametrize("case", FAILURES, ids=str)
 def test_error_payload_maps_to_the_expected_error(case: Case) -> None:
     expected_type, code = EXPECTED_ERRORS[case.name]
-    error = error_from_response(_response(_source(), case), "api_entreprise")
+    error = source_error(_source(), _response(_source(), case))
 
     assert isinstance(error, expected_type)
     assert error.status == case.status

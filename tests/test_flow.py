@@ -19,7 +19,7 @@ from dlnuf.cache.base import cache_key
 from dlnuf.facts import Fact, Identity, Provenance, utcnow
 from dlnuf.flow import DecodedFacts
 from dlnuf.ratelimit import Quota
-from dlnuf.sources._parse import json_object, make_provenance
+from dlnuf.sources.parsing import json_object, make_provenance
 
 SIRET = "55204944776279"
 URL = f"https://mini.test/e/{SIRET}"

@@ -11,11 +11,14 @@ import pytest
 
 import dlnuf
 from dlnuf.cache import open_cache
+from dlnuf.config import Settings
 from dlnuf.errors import ConfigurationError, Forbidden, InvalidSiret
 from dlnuf.redaction import REDACTED, redact, secret_parts
+from dlnuf.sources import source_error
+from dlnuf.sources.api_entreprise import ApiEntreprise
+from dlnuf.sources.insee_sirene import InseeSirene
 from dlnuf.testing.companies import make_company
 from dlnuf.testing.hostile import Hostile, nested
-from dlnuf.transport import error_from_response
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkbG51Zi1zdWJqZWN0In0.c2lnbmF0dXJlLXBhcnQtb2YtaXQ"
 
@@ -57,7 +60,7 @@ def test_any_echo_of_8_characters_of_a_secret_is_redacted(echo: str) -> None:
         401, json={"errors": [{"code": "00101", "title": "Non", "detail": f"got {echo}!"}]},
         request=request,
     )
-    message = str(error_from_response(response, "api_entreprise"))
+    message = str(source_error(ApiEntreprise(Settings()), response))
     assert REDACTED in message
     low = message.lower()
     for i in range(len(JWT) - 7):
@@ -72,7 +75,7 @@ def test_redaction_leaves_ordinary_text_alone() -> None:
 
 def test_the_insee_403_advice_is_about_insee() -> None:
     request = httpx.Request("GET", "https://api.insee.fr/api-sirene/3.11/siret/1")
-    error = error_from_response(httpx.Response(403, request=request), "insee_sirene")
+    error = source_error(InseeSirene(Settings()), httpx.Response(403, request=request))
     assert isinstance(error, Forbidden)
     assert "privileges" not in str(error)
     assert "portail-api.insee.fr" in str(error)

@@ -16,10 +16,10 @@ from dlnuf.config import Settings
 from dlnuf.errors import ConfigurationError, NotFound
 from dlnuf.facts.identity import Identity
 from dlnuf.identifiers import Siret
+from dlnuf.sources import source_error
 from dlnuf.sources.api_entreprise import ApiEntreprise
 from dlnuf.sources.base import Source, load_source
 from dlnuf.sources.sandbox import SANDBOX_URL, Sandbox, load_responses
-from dlnuf.transport import error_from_response
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "src" / "dlnuf" / "sources" / "sandbox_data"
@@ -150,7 +150,7 @@ def test_an_unknown_siret_gets_the_real_not_found_answer() -> None:
     response = fetch(src, "41816609600069")
     assert response.status_code == 404
     assert response.json()["errors"][0]["code"] == "01003"
-    error = error_from_response(response, "sandbox")
+    error = source_error(Sandbox(Settings()), response)
     assert isinstance(error, NotFound)
 
 

@@ -189,7 +189,7 @@ def _lookup(variant: str, company: FakeCompany, asked: str) -> Identity:
     source = VARIANTS[variant]()
     response = send(fake, source.request(Identity, Siret(asked)))
     if response.status_code != 200:
-        raise dlnuf.transport.error_from_response(response, source.name)
+        raise dlnuf.sources.source_error(source, response)
     identity = source.parse(Identity, Siret(asked), response)
     assert isinstance(identity, Identity)
     return identity

@@ -29,7 +29,11 @@ from dlnuf.errors import (
     UpstreamUnavailable,
 )
 from dlnuf.ratelimit import MemoryRateLimiter, Quota
-from dlnuf.transport import AsyncTransport, RetryPolicy, SyncTransport, error_from_response
+from dlnuf.sources import source_error
+from dlnuf.sources.api_entreprise import ApiEntreprise
+from dlnuf.sources.insee_sirene import InseeSirene
+from dlnuf.sources.recherche_entreprises import RechercheEntreprises
+from dlnuf.transport import AsyncTransport, RetryPolicy, SyncTransport
 
 BASE = "https://entreprise.api.gouv.fr"
 PATH = "/v3/insee/sirene/etablissements/30613890001294"
@@ -57,6 +61,13 @@ class RecordingLimiter:
 
     def penalize(self, quota: Quota, seconds: float) -> None:
         self.penalties.append((quota.pool, seconds))
+
+
+ERRORS = {
+    s.name: s.error
+    for s in (ApiEntreprise(Settings()), InseeSirene(Settings()), RechercheEntreprises(Settings()))
+}
+"""Each built-in source's error hook, given to the transport as the client does."""
 
 
 class Harness:
@@ -91,13 +102,13 @@ class Harness:
                 assert not isinstance(self.http_client, httpx.AsyncClient)
                 self._transport = SyncTransport(
                     self.settings, limiter=self.limiter, mounts=self.mounts,
-                    http_client=self.http_client, sleep=self._sleep,
+                    http_client=self.http_client, sleep=self._sleep, errors=ERRORS,
                 )
             else:
                 assert not isinstance(self.http_client, httpx.Client)
                 self._transport = AsyncTransport(
                     self.settings, limiter=self.limiter, mounts=self.mounts,
-                    http_client=self.http_client, sleep=self._async_sleep,
+                    http_client=self.http_client, sleep=self._async_sleep, errors=ERRORS,
                 )
         return self._transport
 
@@ -161,9 +172,11 @@ def get(path: str = PATH, **headers: str) -> httpx.Request:
     return httpx.Request("GET", BASE + path + QUERY, headers=headers)
 
 
-def fail(send: Harness, request: httpx.Request | None = None) -> UpstreamError:
+def fail(
+    send: Harness, request: httpx.Request | None = None, source: str = "api_entreprise"
+) -> UpstreamError:
     with pytest.raises(UpstreamError) as caught:
-        send(request or get())
+        send(request or get(), source=source)
     return caught.value
 
 
@@ -445,15 +458,26 @@ def test_client_errors_are_mapped(
 
 def test_the_recherche_entreprises_error_shape(send: Harness, upstream: respx.MockRouter) -> None:
     upstream.get("/search").respond(400, json={"erreur": "Veuillez indiquer au moins un terme"})
-    error = fail(send, get("/search"))
+    error = fail(send, get("/search"), source="recherche_entreprises")
     assert type(error) is InvalidRequest
     assert "Veuillez indiquer au moins un terme" in str(error)
+
+
+def test_each_source_reads_only_its_own_error_shape(
+    send: Harness, upstream: respx.MockRouter
+) -> None:
+    body = {"header": {"statut": 400, "message": "Erreur de syntaxe dans le paramètre q"}}
+    upstream.get("/siret").respond(400, json=body)
+    error = fail(send, get("/siret"), source="recherche_entreprises")
+    assert type(error) is InvalidRequest
+    assert "Erreur de syntaxe" not in str(error)
+    assert "unexpected JSON body" in str(error)
 
 
 def test_the_insee_error_shape(send: Harness, upstream: respx.MockRouter) -> None:
     body = {"header": {"statut": 400, "message": "Erreur de syntaxe dans le paramètre q"}}
     upstream.get("/siret").respond(400, json=body)
-    error = fail(send, get("/siret"))
+    error = fail(send, get("/siret"), source="insee_sirene")
     assert type(error) is InvalidRequest
     assert "Erreur de syntaxe dans le paramètre q" in str(error)
 
@@ -473,7 +497,7 @@ def test_the_insee_error_shape(send: Harness, upstream: respx.MockRouter) -> Non
 )
 def test_api_entreprise_subcodes(status: int, code: str, cls: type[UpstreamError]) -> None:
     response = httpx.Response(status, content=ae_error(code), request=get())
-    error = error_from_response(response, "api_entreprise")
+    error = source_error(ApiEntreprise(Settings()), response)
     assert type(error) is cls
     assert error.code == code
 
@@ -697,20 +721,20 @@ def test_retry_after_as_an_http_date() -> None:
         },
         request=get(),
     )
-    assert error_from_response(response, "insee_sirene").retry_after == 20.0
+    assert source_error(InseeSirene(Settings()), response).retry_after == 20.0
 
 
 def test_the_header_wins_over_retry_in() -> None:
     response = httpx.Response(
         429, content=ae_error("00429", retry_in=50), headers={"Retry-After": "4"}, request=get()
     )
-    assert error_from_response(response, "api_entreprise").retry_after == 4.0
+    assert source_error(ApiEntreprise(Settings()), response).retry_after == 4.0
 
 
 @pytest.mark.parametrize("value", ["soon", "-3", "", "nan"])
 def test_junk_retry_after_is_ignored(value: str) -> None:
     response = httpx.Response(429, headers={"Retry-After": value}, request=get())
-    error = error_from_response(response, "recherche_entreprises")
+    error = source_error(RechercheEntreprises(Settings()), response)
     assert type(error) is RateLimited
     assert error.retry_after is None
     assert "retry later" in str(error)
@@ -719,12 +743,12 @@ def test_junk_retry_after_is_ignored(value: str) -> None:
 def test_insee_credentials_are_called_an_api_key() -> None:
     response = httpx.Response(401, request=httpx.Request("GET", "https://api.insee.fr/x"))
     assert "the API key is missing, invalid or expired" in str(
-        error_from_response(response, "insee_sirene")
+        source_error(InseeSirene(Settings()), response)
     )
 
 
 def test_a_response_without_request_still_maps() -> None:
-    error = error_from_response(httpx.Response(404), "recherche_entreprises")
+    error = source_error(RechercheEntreprises(Settings()), httpx.Response(404))
     assert type(error) is NotFound
     assert error.source == "recherche_entreprises"
 

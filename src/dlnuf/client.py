@@ -31,7 +31,8 @@ from .forms.base import prefill as prefill_form
 from .identifiers import parse_siret_or_siren
 from .ratelimit import MemoryRateLimiter, RateLimiter
 from .singleflight import AsyncSingleFlight, SyncSingleFlight
-from .sources.base import Source, load_source
+from .sources.base import Source, available_sources, load_source
+from .sources.options import SourceOptions
 from .transport import AsyncTransport, SyncTransport
 
 __all__ = ["AsyncClient", "Client"]
@@ -54,14 +55,20 @@ class _ClientBase:
     - ``sources``: source names (or :class:`~dlnuf.sources.base.Source` instances) in
       priority order; the next one is tried when one fails transiently.
       Default ``["recherche_entreprises"]``; ``["sandbox"]`` answers offline.
+    - ``options``: each source's own options, by source name:
+      ``{"insee_sirene": {"api_key": ...}, "recherche_entreprises": {"quota": "50/s"}}``
+      (dicts, or the source's ``Options`` instances); each also reads
+      ``DLNUF_<SOURCE>_<OPTION>``. See the source pages of the documentation.
     - ``api_entreprise_token``, ``recipient`` (the public body's SIRET), ``context``,
-      ``object`` (under 50 characters): API Entreprise credentials and purpose.
+      ``object`` (under 50 characters): API Entreprise credentials and purpose
+      (shortcuts for its options ``token``, ``recipient``, ``context``, ``object``).
     - ``authenticated``: the caller serves an authenticated, entitled purpose, so
       protected (non-diffusible) data may be fetched. Default ``False``.
-    - ``insee_api_key``: the INSEE Sirene key.
+    - ``insee_api_key``: the INSEE Sirene key (shortcut for its option ``api_key``).
     - ``cache``: ``"sqlite"`` (default file), ``"sqlite:///file.db"``, ``"memory://"``,
       ``"redis://..."``, a :class:`~dlnuf.cache.Cache` instance, or ``None`` (no cache).
-    - ``base_urls``: per-source base URL (staging, a proxy, a fake server).
+    - ``base_urls``: per-source base URL (staging, a proxy, a fake server); a shortcut for
+      each source's option ``base_url`` (``DLNUF_<SOURCE>_URL``).
     - ``timeout``: seconds for one JSON call (default 5); ``retries``: how many times a
       transient failure is retried (default 3); ``document_timeout``,
       ``max_retry_wait``, ``stale_if_error``, ``user_agent``: see :class:`~dlnuf.Settings`.
@@ -110,7 +117,9 @@ class _ClientBase:
         max_response_bytes: int | None = None,
         max_document_bytes: int | None = None,
         document_urls: str | None = None,
+        options: Mapping[str, SourceOptions | Mapping[str, Any]] | None = None,
     ) -> None:
+        options = _check_options(options)
         given_sources: list[str | Source] | None = (
             [sources] if isinstance(sources, str) else None if sources is None else list(sources)
         )
@@ -125,7 +134,7 @@ class _ClientBase:
             "object": object,
             "authenticated": authenticated,
             "insee_api_key": insee_api_key,
-            "base_urls": base_urls,
+            "base_urls": _option_urls(options, base_urls),
             "timeout": timeout,
             "retries": retries,
             "document_timeout": document_timeout,
@@ -147,13 +156,17 @@ class _ClientBase:
         self.settings = settings
         """The validated configuration (secrets masked in its repr)."""
         loaded: list[Source] = [
-            instances.get(name) or load_source(name, settings) for name in settings.sources
+            instances.get(name) or load_source(name, settings, options.get(name))
+            for name in settings.sources
         ]
         cache_obj = cache if isinstance(cache, Cache) else open_cache(settings.cache)
         self._core = Core(settings, loaded, cache_obj, policy or CachePolicy())
         self._documents = Documents(cache_obj, settings)
         self._limiter = limiter or DEFAULT_LIMITER
         self._mounts = {s.base_url: s.mount for s in loaded if s.mount is not None}
+        self._errors = {
+            s.name: hook for s in loaded if callable(hook := getattr(s, "error", None))
+        }
         self._answers: AnswerStore | None = answers if isinstance(answers, AnswerStore) else None
         self._own_answers = self._answers is None
         self._setup_transport(http_client)
@@ -206,6 +219,38 @@ class _ClientBase:
         return flows
 
 
+def _check_options(
+    options: Mapping[str, SourceOptions | Mapping[str, Any]] | None,
+) -> dict[str, SourceOptions | Mapping[str, Any]]:
+    """``options`` by source name, each name an installed source (a typo fails here)."""
+    if not options:
+        return {}
+    if not isinstance(options, Mapping):
+        raise ConfigurationError("options must map source names to their options")
+    known = available_sources()
+    unknown = sorted(str(name) for name in options if name not in known)
+    if unknown:
+        raise ConfigurationError(
+            f"options name unknown sources: {', '.join(unknown)}; installed sources: "
+            f"{', '.join(sorted(known))}"
+        )
+    return dict(options)
+
+
+def _option_urls(
+    options: Mapping[str, SourceOptions | Mapping[str, Any]], base_urls: Mapping[str, str] | None
+) -> Mapping[str, str] | None:
+    """``base_urls`` with the ``base_url`` options given (so that every part of the client,
+    documents and answers included, knows which upstreams are not the production ones)."""
+    found = dict(base_urls or {})
+    for name, given in options.items():
+        fields = given.model_dump(exclude_unset=True) if isinstance(given, SourceOptions) else given
+        url = fields.get("base_url") if isinstance(fields, Mapping) else None
+        if isinstance(url, str) and url:
+            found[name] = url
+    return found or base_urls
+
+
 class Client(_ClientBase):
     """The synchronous client.
 
@@ -220,7 +265,8 @@ class Client(_ClientBase):
         if isinstance(http_client, httpx.AsyncClient):
             raise ConfigurationError("Client needs an httpx.Client, not an httpx.AsyncClient")
         self._transport = SyncTransport(
-            self.settings, limiter=self._limiter, mounts=self._mounts, http_client=http_client
+            self.settings, limiter=self._limiter, mounts=self._mounts, http_client=http_client,
+            errors=self._errors,
         )
         self._shared: SyncSingleFlight[httpx.Response] = SyncSingleFlight()
 
@@ -337,7 +383,8 @@ class AsyncClient(_ClientBase):
         if isinstance(http_client, httpx.Client):
             raise ConfigurationError("AsyncClient needs an httpx.AsyncClient, not an httpx.Client")
         self._transport = AsyncTransport(
-            self.settings, limiter=self._limiter, mounts=self._mounts, http_client=http_client
+            self.settings, limiter=self._limiter, mounts=self._mounts, http_client=http_client,
+            errors=self._errors,
         )
         self._shared: AsyncSingleFlight[httpx.Response] = AsyncSingleFlight()
 

@@ -5,6 +5,11 @@ Every field of :class:`Settings` has a keyword argument (on ``Settings``,
 capitals after ``DLNUF_`` (``timeout`` → ``DLNUF_TIMEOUT``), read by
 pydantic-settings when the settings are built with :meth:`Settings.from_env`
 (which ``Client()`` does). Per-source base URLs come from ``DLNUF_<SOURCE>_URL``.
+
+What belongs to one source (its key, its quota...) is not here: each source declares
+its own options (:class:`dlnuf.sources.SourceOptions`, ``DLNUF_<SOURCE>_*``), read from
+the variables :attr:`Settings.environ` holds. The API Entreprise and INSEE fields below
+are shortcuts for those options, kept for existing code.
 A malformed value (``DLNUF_AUTHENTICATED=yes-please``, ``DLNUF_TIMEOUT=soon``) is a
 :class:`~dlnuf.ConfigurationError` naming the variable, never a silent default.
 
@@ -17,12 +22,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -34,7 +39,16 @@ from pydantic_settings import (
 
 from .errors import ConfigurationError
 
-__all__ = ["DEFAULT_CACHE", "DEFAULT_SOURCES", "ENV_PREFIX", "Settings"]
+__all__ = [
+    "DEFAULT_CACHE",
+    "DEFAULT_SOURCES",
+    "ENV_PREFIX",
+    "ArgumentsFirst",
+    "Settings",
+    "validated",
+]
+
+_Model = TypeVar("_Model", bound=BaseSettings)
 
 DEFAULT_SOURCES: tuple[str, ...] = ("recherche_entreprises",)
 DEFAULT_CACHE = "sqlite"
@@ -67,7 +81,30 @@ def _comma_list(value: Any) -> Any:
     return value
 
 
-class Settings(BaseSettings):
+class ArgumentsFirst(BaseSettings):
+    """pydantic-settings reading its arguments, then the environment only when
+    :meth:`environment` gives a source for it (never a ``.env`` file or secrets dir)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments first, then :meth:`environment` if any."""
+        found = cls.environment(settings_cls)
+        return (init_settings,) if found is None else (init_settings, found)
+
+    @classmethod
+    def environment(cls, settings_cls: type[BaseSettings]) -> PydanticBaseSettingsSource | None:
+        """The environment source being read, or ``None`` (arguments only)."""
+        return None
+
+
+class Settings(ArgumentsFirst):
     """Everything a client needs to know, validated once.
 
     ``Settings(...)`` takes the arguments only; :meth:`from_env` also reads a
@@ -88,9 +125,10 @@ class Settings(BaseSettings):
     sources: Annotated[tuple[str, ...], NoDecode] = DEFAULT_SOURCES
     """Source names in priority order (``DLNUF_SOURCES=a,b``)."""
     api_entreprise_token: SecretStr | None = None
-    """The API Entreprise token."""
+    """The API Entreprise token (a shortcut for its option ``token``)."""
     recipient: str | None = None
-    """SIRET of the public body the data is for (API Entreprise ``recipient``)."""
+    """SIRET of the public body the data is for (a shortcut for API Entreprise's and the
+    sandbox's option ``recipient``)."""
     context: str | None = None
     """Framework of the request (API Entreprise ``context``, e.g. ``Marché public``)."""
     object: str | None = None
@@ -98,7 +136,7 @@ class Settings(BaseSettings):
     authenticated: bool = False
     """Whether the caller serves an authenticated, entitled purpose (protected data allowed)."""
     insee_api_key: SecretStr | None = None
-    """The INSEE Sirene API key."""
+    """The INSEE Sirene API key (a shortcut for its option ``api_key``)."""
     cache: str | None = DEFAULT_CACHE
     """Cache URL; ``None`` (or ``DLNUF_CACHE=``, empty) turns caching off."""
     answers: str | None = None
@@ -106,7 +144,9 @@ class Settings(BaseSettings):
     file ``answers.db`` in dlnuf's data folder when a persistent cache is configured,
     memory otherwise (see :mod:`dlnuf.answers`)."""
     base_urls: Mapping[str, str] = Field(default_factory=dict)
-    """Per-source base URL (``DLNUF_<SOURCE>_URL``)."""
+    """Per-source base URL (``DLNUF_<SOURCE>_URL``; a shortcut for each source's option
+    ``base_url``, and what tells documents and answers which upstreams are not the
+    production ones)."""
     user_agent: str = "dlnuf (+https://pypi.org/project/dlnuf/)"
     """The ``User-Agent`` sent upstream."""
     timeout: float = Field(default=5.0, gt=0)
@@ -129,6 +169,14 @@ class Settings(BaseSettings):
     """Which document URLs are fetched: ``public-https`` (default), ``https`` or ``any``,
     optionally followed by ``,host`` entries always allowed (see ``docs/errors.md``)."""
 
+    _environ: Mapping[str, str] | None = PrivateAttr(default=None)
+
+    @property
+    def environ(self) -> Mapping[str, str] | None:
+        """The ``DLNUF_*`` variables :meth:`from_env` read (``None``: built from arguments
+        only). Each source reads its own options there (``DLNUF_<SOURCE>_*``)."""
+        return self._environ
+
     @field_validator("sources", mode="before")
     @classmethod
     def _split_sources(cls, value: Any) -> Any:
@@ -145,18 +193,9 @@ class Settings(BaseSettings):
         return value.strip() if isinstance(value, str) else value
 
     @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Arguments first; the environment only inside :meth:`from_env`."""
-        if _ENVIRON.get() is None:
-            return (init_settings,)
-        return (init_settings, _Environment(settings_cls))
+    def environment(cls, settings_cls: type[BaseSettings]) -> PydanticBaseSettingsSource | None:
+        """The environment only inside :meth:`from_env`."""
+        return None if _ENVIRON.get() is None else _Environment(settings_cls)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **given: Any) -> Settings:
@@ -175,7 +214,9 @@ class Settings(BaseSettings):
         urls.update(given.get("base_urls") or {})
         given["base_urls"] = urls
         with _reading(env):
-            return cls._build(given)
+            built = cls._build(given)
+        built._environ = _Variables(env)
+        return built
 
     def merged(self, **given: Any) -> Settings:
         """A copy with ``given`` arguments replacing these values (validated again)."""
@@ -183,25 +224,36 @@ class Settings(BaseSettings):
             given["base_urls"] = {**self.base_urls, **(given["base_urls"] or {})}
         values = {name: getattr(self, name) for name in type(self).model_fields}
         values.update(given)
-        return type(self)._build(values)
+        built = type(self)._build(values)
+        built._environ = self._environ
+        return built
 
     @classmethod
     def _build(cls, values: dict[str, Any]) -> Settings:
-        try:
-            return cls(**values)
-        except ValidationError as exc:
-            raise ConfigurationError(f"invalid dlnuf configuration: {_describe(exc)}") from None
-        except SettingsError as exc:  # a variable that should hold JSON does not
-            found = re.search(r'field "(\w+)"', str(exc))
-            name = found.group(1) if found else "settings"
-            raise ConfigurationError(
-                f"invalid dlnuf configuration: {name} (variable {ENV_PREFIX}{name.upper()}): "
-                "not valid JSON"
-            ) from None
+        return validated(cls, values, "dlnuf configuration", _where)
 
     def base_url(self, source: str, default: str) -> str:
         """The base URL configured for ``source`` (staging, proxy, fake), or ``default``."""
         return self.base_urls.get(source, default).rstrip("/")
+
+
+class _Variables(Mapping[str, str]):
+    """A copy of the ``DLNUF_*`` variables of an environment; its repr shows no value."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._values = {k: v for k, v in env.items() if k.upper().startswith(ENV_PREFIX)}
+
+    def __getitem__(self, key: str) -> str:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"<{len(self._values)} DLNUF_* variables>"
 
 
 @contextmanager
@@ -213,12 +265,25 @@ def _reading(env: Mapping[str, str]) -> Iterator[None]:
         _ENVIRON.reset(token)
 
 
-def _describe(exc: ValidationError) -> str:
-    """Each wrong setting with its argument and variable names, and what is expected
-    (never the value: it may be a secret)."""
-    parts = []
-    for error in exc.errors(include_input=False, include_url=False):
-        name = ".".join(str(p) for p in error["loc"][:1]) or "settings"
-        variable = f"{ENV_PREFIX}{name.upper()}"
-        parts.append(f"{name} (argument {name}= or variable {variable}): {error['msg']}")
-    return "; ".join(parts)
+def _where(name: str) -> str:
+    return f"{name} (argument {name}= or variable {ENV_PREFIX}{name.upper()})"
+
+
+def validated(
+    cls: type[_Model], values: Mapping[str, Any], what: str, where: Callable[[str], str]
+) -> _Model:
+    """``cls(**values)``, or a :class:`~dlnuf.ConfigurationError` saying, for each wrong
+    field, ``where(name)`` (its argument and variable) and what is expected: never the
+    value, which may be a secret."""
+    try:
+        return cls(**values)
+    except ValidationError as exc:
+        parts = []
+        for error in exc.errors(include_input=False, include_url=False):
+            name = ".".join(str(p) for p in error["loc"][:1]) or "settings"
+            parts.append(f"{where(name)}: {error['msg'].removeprefix('Value error, ')}")
+        raise ConfigurationError(f"invalid {what}: {'; '.join(parts)}") from None
+    except SettingsError as exc:  # a variable that should hold JSON does not
+        found = re.search(r'field "(\w+)"', str(exc))
+        name = found.group(1) if found else "settings"
+        raise ConfigurationError(f"invalid {what}: {where(name)}: not valid JSON") from None

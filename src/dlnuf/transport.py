@@ -1,7 +1,8 @@
 """The only place in dlnuf that does network I/O: a sync and an async driver over httpx.
 
 Both drivers share every decision through the pure pieces of this module:
-:func:`error_from_response` (status and upstream error code to a typed error),
+:func:`~dlnuf.httperrors.error_from_response` (an error response to a typed error: the
+source's own ``error`` hook, else the status; given by name at construction, ``errors=``),
 :class:`RetryPolicy` (what is retried, how long to wait) and a private core that
 prepares requests, paces them with a :class:`~dlnuf.ratelimit.RateLimiter`,
 reads responses and logs. The drivers only send and sleep.
@@ -13,8 +14,6 @@ status, attempt, elapsed time. Never a header, a query string or a token.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
 import math
 import random
@@ -23,7 +22,6 @@ import time
 import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -40,28 +38,21 @@ from ._closing import Closing
 from .config import Settings
 from .errors import (
     ConfigurationError,
-    Forbidden,
-    InvalidRequest,
-    LegallyUnavailable,
-    NotFound,
     RateLimited,
     RefusedUrl,
-    RequestInFlight,
     ResponseTooLarge,
-    Unauthorized,
     UnexpectedPayload,
     UpstreamError,
     UpstreamUnavailable,
 )
+from .httperrors import ErrorHook, error_from_response, seconds
 from .ratelimit import MemoryRateLimiter, Quota, RateLimiter
-from .redaction import redact, secret_parts
 
 __all__ = [
     "RETRY_STATUSES",
     "AsyncTransport",
     "RetryPolicy",
     "SyncTransport",
-    "error_class",
     "error_from_response",
 ]
 
@@ -72,260 +63,11 @@ T = TypeVar("T")
 RETRY_STATUSES: frozenset[int] = frozenset({409, 429, 502, 503, 504})
 """HTTP statuses retried (with timeouts and connection errors); everything else is final."""
 
-_BY_STATUS: dict[int, type[UpstreamError]] = {
-    400: InvalidRequest,
-    401: Unauthorized,
-    403: Forbidden,
-    404: NotFound,
-    409: RequestInFlight,
-    422: InvalidRequest,
-    429: RateLimited,
-    451: LegallyUnavailable,
-    500: UpstreamUnavailable,
-    502: UpstreamUnavailable,
-    503: UpstreamUnavailable,
-    504: UpstreamUnavailable,
-}
-_BY_SUBCODE: dict[str, type[UpstreamError]] = {
-    "003": NotFound,
-    "005": LegallyUnavailable,
-    "001": UpstreamUnavailable,
-    "002": UpstreamUnavailable,
-    "008": UpstreamUnavailable,
-    "020": UpstreamUnavailable,
-}
-_STATUS_WINS = frozenset({400, 401, 403, 409, 422, 429})
-"""Statuses about the request itself (parameters, credentials, quota): they beat the subcode.
-
-A 429 in particular is never turned into anything that looks like a negative answer."""
-_API_ENTREPRISE_CODE = re.compile(r"\d{5}")
-
-_ADVICE: dict[type[UpstreamError], str] = {
-    NotFound: "not found: the identifier is unknown there or holds nothing for this call",
-    LegallyUnavailable: (
-        "legally unavailable: nobody may access this unit's data; do not retry"
-    ),
-    InvalidRequest: (
-        "the request was refused as invalid: check the identifier and the parameters "
-        "(recipient, context, object); retrying will not help"
-    ),
-    RequestInFlight: "the same request is already being processed upstream: retry shortly",
-    UpstreamUnavailable: "the service is unavailable or failed: retry later",
-}
-_MAX_UPSTREAM_TEXT = 400
 _SECRET_HEADER = re.compile(r"auth|key|token|secret|cookie|session", re.IGNORECASE)
 
 
-def error_class(status: int, code: str | None) -> type[UpstreamError]:
-    """The error class for an HTTP status and an upstream error code (pure).
-
-    An API Entreprise code (5 digits) decides by its last three digits (``003``
-    not found, ``005`` legally unavailable, ``001/002/008/020`` unavailable) unless
-    the status is about the request itself (400, 401, 403, 409, 422, 429).
-    """
-    if code is not None and status not in _STATUS_WINS and _API_ENTREPRISE_CODE.fullmatch(code):
-        by_code = _BY_SUBCODE.get(code[-3:])
-        if by_code is not None:
-            return by_code
-    return _BY_STATUS.get(status, UpstreamError)
-
-
-# -- reading error bodies ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _ErrorBody:
-    code: str | None = None
-    text: str | None = None
-    retry_in: float | None = None
-    note: str | None = None
-
-
-def _non_negative(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float | str):
-        try:
-            number = float(value)
-        except ValueError:
-            return None
-        if math.isfinite(number) and number >= 0:
-            return number
-    return None
-
-
-def _clean(text: Any) -> str | None:
-    if not isinstance(text, str | int | float) or isinstance(text, bool):
-        return None
-    flat = " ".join(str(text).split())
-    return flat or None
-
-
-def _api_entreprise_body(errors: list[Any]) -> _ErrorBody:
-    parts: list[str] = []
-    code: str | None = None
-    retry_in: float | None = None
-    for item in errors[:5]:
-        if not isinstance(item, dict):
-            continue
-        if code is None and isinstance(item.get("code"), str | int):
-            code = str(item["code"])
-        meta = item.get("meta")
-        if retry_in is None and isinstance(meta, dict):
-            retry_in = _non_negative(meta.get("retry_in"))
-        title, detail = _clean(item.get("title")), _clean(item.get("detail"))
-        part = ": ".join(p for p in (title, detail) if p)
-        if part and part not in parts:
-            parts.append(part)
-    return _ErrorBody(code=code, text="; ".join(parts) or None, retry_in=retry_in)
-
-
-def _read_error_body(response: httpx.Response) -> _ErrorBody:
-    """The upstream's own words: API Entreprise, Recherche d'entreprises or INSEE shapes."""
-    try:
-        content = response.content
-    except httpx.ResponseNotRead:
-        return _ErrorBody(note="body not read")
-    if not content.strip():
-        return _ErrorBody(note="empty body")
-    try:
-        payload = json.loads(content)
-    except (ValueError, RecursionError):
-        kind = response.headers.get("content-type", "unknown type").split(";")[0].strip()
-        return _ErrorBody(note=f"non-JSON body of type {kind}")
-    if not isinstance(payload, dict):
-        return _ErrorBody(note="unexpected JSON body")
-    errors = payload.get("errors")
-    if isinstance(errors, list) and errors:
-        return _api_entreprise_body(errors)
-    header = payload.get("header")
-    if isinstance(header, dict) and _clean(header.get("message")):
-        return _ErrorBody(text=_clean(header.get("message")))
-    fault = payload.get("fault")
-    if isinstance(fault, dict):
-        text = ": ".join(
-            p for p in (_clean(fault.get("message")), _clean(fault.get("description"))) if p
-        )
-        return _ErrorBody(text=text or None)
-    for key in ("erreur", "message", "detail", "error"):
-        said = _clean(payload.get(key))
-        if said:
-            return _ErrorBody(text=said)
-    return _ErrorBody(note="unexpected JSON body")
-
-
-def _retry_after_header(response: httpx.Response) -> float | None:
-    """``Retry-After`` as seconds: delta-seconds, or an HTTP-date (against ``Date`` if sent)."""
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    seconds = _non_negative(value.strip())
-    if seconds is not None:
-        return seconds
-    try:
-        when = parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    reference = time.time()
-    sent = response.headers.get("date")
-    if sent:
-        with contextlib.suppress(TypeError, ValueError, IndexError, OverflowError):
-            reference = parsedate_to_datetime(sent).timestamp()
-    return max(0.0, when - reference)
-
-
-def _secrets(request: httpx.Request | None) -> list[str]:
-    """The request's credential header values, as parts to redact anywhere (any case,
-    any echo of 8+ characters, each JWT segment)."""
-    if request is None:
-        return []
-    return secret_parts(v for k, v in request.headers.items() if _SECRET_HEADER.search(k))
-
-
-def _redact(text: str, request: httpx.Request | None) -> str:
-    if request is not None and request.url.query:
-        text = text.replace(str(request.url), str(request.url.copy_with(query=None)))
-        text = text.replace(request.url.query.decode("ascii", "replace"), "[query]")
-    return redact(text, _secrets(request))
-
-
-def _request_of(response: httpx.Response) -> httpx.Request | None:
-    try:
-        return response.request
-    except RuntimeError:
-        return None
-
-
 def _seconds(value: float) -> str:
-    return f"{value:g} s"
-
-
-def _credential(source: str) -> str:
-    return "API key" if "insee" in source else "token"
-
-
-def _forbidden_advice(source: str, path: str) -> str:
-    if "insee" in source:
-        return (
-            f"the API key may not call {path}: check that its application is subscribed to "
-            "API Sirene on the INSEE portal (https://portail-api.insee.fr/)"
-        )
-    if "api_entreprise" in source:
-        return (
-            f"the token lacks the privilege for {path}: list its privileges "
-            "(GET /privileges) or ask for access"
-        )
-    return f"access to {path} was refused: check the credentials or ask for access"
-
-
-def error_from_response(response: httpx.Response, source: str) -> UpstreamError:
-    """The typed error for a non-2xx ``response`` from ``source`` (pure; never raises it).
-
-    Reads the API Entreprise, Recherche d'entreprises and INSEE error bodies (and
-    copes with HTML, empty or non-JSON ones), fills ``source``, ``status``,
-    ``code`` and ``retry_after`` (``Retry-After`` header, else API Entreprise
-    ``meta.retry_in``). The message names the request path only: never the query
-    string, a header or a token.
-    """
-    request = _request_of(response)
-    status = response.status_code
-    body = _read_error_body(response)
-    retry_after = _retry_after_header(response)
-    if retry_after is None:
-        retry_after = body.retry_in
-    cls = error_class(status, body.code)
-    path = request.url.path if request is not None else "?"
-    method = request.method if request is not None else "?"
-
-    if cls is RateLimited:
-        wait = f"retry after {_seconds(retry_after)}" if retry_after is not None else "retry later"
-        advice = f"quota exhausted, {wait}; this says nothing about the company"
-    elif cls is Unauthorized:
-        advice = f"the {_credential(source)} is missing, invalid or expired: renew it"
-    elif cls is Forbidden:
-        advice = _forbidden_advice(source, path)
-    elif cls is UpstreamError:
-        advice = f"unexpected HTTP {status} answer"
-    else:
-        advice = _ADVICE[cls]
-        if cls is UpstreamUnavailable and retry_after is not None:
-            advice = f"{advice} (it asks to retry after {_seconds(retry_after)})"
-    where = f"HTTP {status}" + (f", code {body.code}" if body.code else "") + f", {method} {path}"
-    message = f"{source}: {advice} [{where}]"
-    if body.text:
-        text = _redact(body.text, request)  # before cutting, so no half secret survives
-        if len(text) > _MAX_UPSTREAM_TEXT:
-            text = text[: _MAX_UPSTREAM_TEXT - 1] + "…"
-        message += f". Upstream said: {text}"
-    elif body.note:
-        message += f" ({body.note})"
-    return cls(
-        _redact(message, request),
-        source=source,
-        status=status,
-        code=body.code,
-        retry_after=retry_after,
-    )
+    return seconds(value)
 
 
 def _error_from_exception(
@@ -582,8 +324,11 @@ class _Core:
         settings: Settings,
         limiter: RateLimiter | None,
         jitter: Callable[[], float] = random.random,
+        errors: Mapping[str, ErrorHook] | None = None,
     ) -> None:
         self.settings = settings
+        self.errors: Mapping[str, ErrorHook] = dict(errors or {})
+        """Each source's ``error`` hook, by source name (none: the status decides)."""
         self.limiter: RateLimiter = limiter if limiter is not None else MemoryRateLimiter()
         self._admit: Callable[[Quota], float] | None = getattr(self.limiter, "admit", None)
         """The limiter's check at the moment of sending, when it has one."""
@@ -812,7 +557,7 @@ class _Core:
         )
         if response.is_success:
             return response
-        error = error_from_response(response, call.source)
+        error = error_from_response(response, call.source, self.errors.get(call.source))
         penalty = self.policy.penalty(error, call.attempt)
         if penalty is not None:
             self.limiter.penalize(call.quota, penalty)
@@ -880,6 +625,7 @@ class SyncTransport(Closing):
 
     ``mounts`` maps a base URL to an in-process transport (the offline sandbox);
     ``http_client`` replaces the default client (it is then not closed here);
+    ``errors`` maps a source name to its ``error`` hook (its own error vocabulary);
     ``sleep`` is injectable for tests.
     """
 
@@ -890,10 +636,11 @@ class SyncTransport(Closing):
         limiter: RateLimiter | None = None,
         mounts: Mapping[str, httpx.MockTransport] | None = None,
         http_client: httpx.Client | None = None,
+        errors: Mapping[str, ErrorHook] | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         _check_client_args(mounts, http_client)
-        self._core = _Core(settings, limiter)
+        self._core = _Core(settings, limiter, errors=errors)
         self._owns_client = http_client is None
         self._client = http_client or httpx.Client(
             mounts={url: transport for url, transport in (mounts or {}).items()}
@@ -982,10 +729,11 @@ class AsyncTransport:
         limiter: RateLimiter | None = None,
         mounts: Mapping[str, httpx.MockTransport] | None = None,
         http_client: httpx.AsyncClient | None = None,
+        errors: Mapping[str, ErrorHook] | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         _check_client_args(mounts, http_client)
-        self._core = _Core(settings, limiter)
+        self._core = _Core(settings, limiter, errors=errors)
         self._owns_client = http_client is None
         self._client = http_client or httpx.AsyncClient(
             mounts={url: transport for url, transport in (mounts or {}).items()}

@@ -10,19 +10,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from ..facts import evidence as ev
 from ..facts.base import Fact, Provenance
-from ..facts.evidence import (
-    Association,
-    Certification,
-    Directors,
-    Headcount,
-    RegistryExtract,
-    RneExtract,
-    SocialCertificate,
-    TaxCertificate,
-    Turnover,
-    VatNumber,
-)
 from ..facts.identity import Identity
 
 __all__ = ["WITHHELD_TEXT", "Summary", "source_text", "summarise", "validity_text"]
@@ -62,27 +51,27 @@ def _name(fact: Fact, field: str, value: str | None) -> str | None:
 def _title(fact: Fact) -> str | None:
     if isinstance(fact, Identity):
         return _name(fact, "legal_name", fact.name)
-    if isinstance(fact, RegistryExtract):
+    if isinstance(fact, ev.RegistryExtract):
         return fact.registration_number or fact.company_name
-    if isinstance(fact, RneExtract):
+    if isinstance(fact, ev.RneExtract):
         return fact.legal_name
-    if isinstance(fact, TaxCertificate):
+    if isinstance(fact, ev.TaxCertificate):
         return f"issued {fact.issued_on}" if fact.issued_on else None
-    if isinstance(fact, Turnover):
+    if isinstance(fact, ev.Turnover):
         latest = fact.latest
         if latest is None:
             return "no year declared"
         return f"{latest.amount:,} € ({latest.closing_date:%Y})".replace(",", " ")
-    if isinstance(fact, Headcount):
+    if isinstance(fact, ev.Headcount):
         figure = "unknown" if fact.headcount is None else f"{fact.headcount:g}"
         return f"{figure} in {fact.year}"
-    if isinstance(fact, VatNumber):
+    if isinstance(fact, ev.VatNumber):
         return fact.number if fact.matches_computed else f"{fact.number} (not the computed one)"
-    if isinstance(fact, Association):
+    if isinstance(fact, ev.Association):
         return fact.title
-    if isinstance(fact, Directors):
+    if isinstance(fact, ev.Directors):
         return f"{len(fact.directors)} director(s)"
-    if isinstance(fact, Certification):
+    if isinstance(fact, ev.Certification):
         return fact.reference or fact.holder
     return None
 
@@ -92,17 +81,17 @@ def _status(fact: Fact) -> str | None:
         if not fact.active:
             return f"closed since {fact.closing_date}" if fact.closing_date else "closed"
         return "active" if fact.legal_unit_active else "company ceased"
-    if isinstance(fact, SocialCertificate):
+    if isinstance(fact, ev.SocialCertificate):
         return fact.status
-    if isinstance(fact, RegistryExtract) and fact.struck_off_on is not None:
+    if isinstance(fact, ev.RegistryExtract) and fact.struck_off_on is not None:
         return f"struck off on {fact.struck_off_on}"
-    if isinstance(fact, RneExtract) and fact.dissolved_on is not None:
+    if isinstance(fact, ev.RneExtract) and fact.dissolved_on is not None:
         return f"dissolved on {fact.dissolved_on}"
-    if isinstance(fact, Association):
+    if isinstance(fact, ev.Association):
         if fact.active is False or fact.dissolution_date is not None:
             return f"dissolved on {fact.dissolution_date}" if fact.dissolution_date else "dissolved"
         return "active" if fact.active else None
-    if isinstance(fact, Certification):
+    if isinstance(fact, ev.Certification):
         return fact.status
     return None
 

@@ -1,7 +1,7 @@
 """Evidence a company no longer hands over: certificates, registry extracts, figures.
 
 Each class is a kind of fact fetched from API Entreprise (parsers in
-:mod:`dlnuf.sources.api_entreprise_evidence`): the DGFIP tax certificate, the
+:mod:`dlnuf.sources.api_entreprise.evidence`): the DGFIP tax certificate, the
 URSSAF vigilance certificate, the Kbis and the RNE extract, turnover, headcount,
 the VAT number, an association's record and professional certifications.
 

@@ -3,32 +3,9 @@
 from __future__ import annotations
 
 from ..facts.base import Fact
-from ..facts.evidence import (
-    Association,
-    Headcount,
-    RegistryExtract,
-    RneExtract,
-    SocialCertificate,
-    TaxCertificate,
-    Turnover,
-    VatNumber,
-)
-from ..facts.identity import Identity
+from ..facts.kinds import KINDS
 
 __all__ = ["KINDS", "register_kind"]
-
-KINDS: dict[str, type[Fact]] = {
-    "identity": Identity,
-    "turnover": Turnover,
-    "headcount": Headcount,
-    "vat": VatNumber,
-    "registry": RegistryExtract,
-    "rne": RneExtract,
-    "association": Association,
-    "tax": TaxCertificate,
-    "social": SocialCertificate,
-}
-"""Kind keys usable as the first segment of a :class:`From` path, and their fact class."""
 
 
 def register_kind(key: str, kind: type[Fact]) -> None:

@@ -16,21 +16,29 @@ one asked.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, ClassVar
 
 import httpx
 from pydantic import SecretStr
 
-from ..config import Settings
-from ..errors import ConfigurationError, UnexpectedPayload
+from ..errors import ConfigurationError, Forbidden, UnexpectedPayload, UpstreamError
 from ..facts.base import Fact, Provenance
 from ..facts.identity import Address, Identity
+from ..httperrors import (
+    ErrorBody,
+    clean,
+    error_json,
+    generic_body,
+    request_of,
+    upstream_error,
+)
 from ..identifiers import Siret
 from ..ratelimit import Quota
-from ._common import SireneSource
-from ._parse import (
+from .base import Identifier, SourceBase
+from .options import Rate, RateOption, SourceOptions
+from .parsing import (
     SOLE_TRADER_FORM,
     Reader,
     as_dict,
@@ -51,9 +59,15 @@ from ._parse import (
     unexpected,
     withhold_protected,
 )
-from .base import Identifier
 
-__all__ = ["BATCH_SIZE", "DEFAULT_BASE_URL", "QUOTA", "InseeSirene", "read_establishment"]
+__all__ = [
+    "BATCH_SIZE",
+    "DEFAULT_BASE_URL",
+    "QUOTA",
+    "InseeSirene",
+    "InseeSireneOptions",
+    "read_establishment",
+]
 
 DEFAULT_BASE_URL = "https://api.insee.fr/api-sirene/3.11"
 QUOTA = Quota("insee_sirene", 30, 60.0)
@@ -63,27 +77,58 @@ BATCH_SIZE = 1000
 KEY_HEADER = "X-INSEE-Api-Key-Integration"
 
 
-class InseeSirene(SireneSource):
-    """The INSEE Sirene source: needs ``insee_api_key`` (free), 30 requests/minute."""
+class InseeSireneOptions(SourceOptions):
+    """Options of INSEE Sirene (``DLNUF_INSEE_SIRENE_*``)."""
+
+    base_url: str = DEFAULT_BASE_URL
+    """``DLNUF_INSEE_SIRENE_URL``: a mirror, a proxy, a fake."""
+    api_key: SecretStr | None = None
+    """``DLNUF_INSEE_SIRENE_API_KEY``, or the shortcut ``insee_api_key=`` /
+    ``DLNUF_INSEE_API_KEY``: the free key of the INSEE API portal."""
+    quota: RateOption = Rate.of(QUOTA)
+    """``DLNUF_INSEE_SIRENE_QUOTA``: 30/min per key, documented."""
+
+    shortcuts: ClassVar[Mapping[str, str]] = {"api_key": "insee_api_key"}
+
+
+class InseeSirene(SourceBase):
+    """The INSEE Sirene source: needs an API key (free), 30 requests/minute."""
 
     name: ClassVar[str] = "insee_sirene"
-    default_base_url: ClassVar[str] = DEFAULT_BASE_URL
-    source_quota: ClassVar[Quota] = QUOTA
+    provides: ClassVar[frozenset[type[Fact]]] = frozenset({Identity})
+    Options: ClassVar[type[SourceOptions]] = InseeSireneOptions
     batch_size: ClassVar[int] = BATCH_SIZE
 
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
-        self._key: SecretStr | None = settings.insee_api_key
+    def setup(self) -> None:
+        """Keep the key (``api_key`` option)."""
+        self._key: SecretStr | None = getattr(self.options, "api_key", None)
 
     def _repr_parts(self) -> list[str]:
         key = "set" if self._key is not None else "missing"
         return [*super()._repr_parts(), f"key={key}"]
 
+    def error(self, response: httpx.Response) -> UpstreamError | None:
+        """INSEE's bodies (``{"header": {"message"}}``, the gateway's ``{"fault"}``); a 401
+        or 403 is about the API key and its subscription to API Sirene."""
+        request = request_of(response)
+        path = request.url.path if request is not None else "?"
+        return upstream_error(
+            response,
+            self.name,
+            body=_insee_body(response),
+            credential="API key",
+            advice={Forbidden: (
+                f"the API key may not call {path}: check that its application is subscribed "
+                "to API Sirene on the INSEE portal (https://portail-api.insee.fr/)"
+            )},
+        )
+
     def _headers(self) -> dict[str, str]:
         key = self._key.get_secret_value().strip() if self._key is not None else ""
         if not key:
             raise ConfigurationError(
-                f"{self.name} needs an API key: set insee_api_key= or DLNUF_INSEE_API_KEY; "
+                f"{self.name} needs an API key: set insee_api_key= or DLNUF_INSEE_API_KEY "
+                "(or options={'insee_sirene': {'api_key': ...}}); "
                 "get a free key on the INSEE API portal (https://portail-api.insee.fr/)"
             )
         return {KEY_HEADER: key, **self.json_headers()}
@@ -319,3 +364,19 @@ def read_establishment(siret: Siret, etab: dict[str, Any], provenance: Provenanc
         withheld=frozenset(r.withheld),
         provenance=provenance,
     ))
+
+
+def _insee_body(response: httpx.Response) -> ErrorBody:
+    """INSEE's own words: ``header.message`` (the API), ``fault`` (its gateway)."""
+    payload, _ = error_json(response)
+    if payload is not None:
+        header = payload.get("header")
+        if isinstance(header, dict) and clean(header.get("message")):
+            return ErrorBody(text=clean(header.get("message")))
+        fault = payload.get("fault")
+        if isinstance(fault, dict):
+            text = ": ".join(
+                p for p in (clean(fault.get("message")), clean(fault.get("description"))) if p
+            )
+            return ErrorBody(text=text or None)
+    return generic_body(response)

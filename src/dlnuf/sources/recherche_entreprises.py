@@ -21,13 +21,15 @@ from typing import Any, ClassVar
 
 import httpx
 
-from ..errors import NotFound
+from ..errors import NotFound, UpstreamError
 from ..facts.base import Fact
 from ..facts.identity import Address, Identity
+from ..httperrors import generic_body, upstream_error
 from ..identifiers import Siret
 from ..ratelimit import Quota
-from ._common import SireneSource
-from ._parse import (
+from .base import Identifier, SourceBase
+from .options import Rate, RateOption, SourceOptions
+from .parsing import (
     SOLE_TRADER_FORM,
     Reader,
     as_dict,
@@ -47,9 +49,8 @@ from ._parse import (
     unexpected,
     withhold_protected,
 )
-from .base import Identifier
 
-__all__ = ["DEFAULT_BASE_URL", "QUOTA", "RechercheEntreprises"]
+__all__ = ["DEFAULT_BASE_URL", "QUOTA", "RechercheEntreprises", "RechercheEntreprisesOptions"]
 
 DEFAULT_BASE_URL = "https://recherche-entreprises.api.gouv.fr"
 QUOTA = Quota("recherche_entreprises", 7, 1.0)
@@ -63,12 +64,26 @@ _FIXED_PARAMS = {"limite_matching_etablissements": "1", "minimal": "true", "incl
 _FIXED_QUERY = str(httpx.QueryParams(_FIXED_PARAMS))
 
 
-class RechercheEntreprises(SireneSource):
+class RechercheEntreprisesOptions(SourceOptions):
+    """Options of Recherche d'entreprises (``DLNUF_RECHERCHE_ENTREPRISES_*``)."""
+
+    base_url: str = DEFAULT_BASE_URL
+    """``DLNUF_RECHERCHE_ENTREPRISES_URL``: a mirror, a proxy, a fake."""
+    quota: RateOption = Rate.of(QUOTA)
+    """``DLNUF_RECHERCHE_ENTREPRISES_QUOTA``: 7/s documented; a mirror may allow more."""
+
+
+class RechercheEntreprises(SourceBase):
     """The Recherche d'entreprises source: public data, no key, 7 requests/second."""
 
     name: ClassVar[str] = "recherche_entreprises"
-    default_base_url: ClassVar[str] = DEFAULT_BASE_URL
-    source_quota: ClassVar[Quota] = QUOTA
+    provides: ClassVar[frozenset[type[Fact]]] = frozenset({Identity})
+    Options: ClassVar[type[SourceOptions]] = RechercheEntreprisesOptions
+
+    def error(self, response: httpx.Response) -> UpstreamError | None:
+        """Its error bodies say ``{"erreur": "..."}`` (or ``message``/``detail``)."""
+        body = generic_body(response, "erreur", "message", "detail", "error")
+        return upstream_error(response, self.name, body=body)
 
     def request(self, kind: type[Fact], ident: Identifier) -> httpx.Request:
         """``GET /search?q=<siret>``, a direct lookup of one establishment."""

@@ -27,13 +27,12 @@ from importlib.resources import files
 from typing import Any, ClassVar
 
 import httpx
-from pydantic import SecretStr
 
-from ..config import Settings
 from ..facts.base import Fact
 from ..facts.identity import Identity
 from ..ratelimit import Quota
-from .api_entreprise import ENDPOINTS, ApiEntreprise
+from .api_entreprise import ENDPOINTS, ApiEntreprise, PurposeOptions
+from .options import Rate, RateOption, SourceOptions
 
 __all__ = [
     "DEFAULT_CONTEXT",
@@ -43,6 +42,7 @@ __all__ = [
     "SANDBOX_POOL",
     "SANDBOX_URL",
     "Sandbox",
+    "SandboxOptions",
     "handle",
     "load_companies",
     "load_responses",
@@ -178,6 +178,19 @@ def handle(request: httpx.Request) -> httpx.Response:
     return httpx.Response(int(stored["status"]), json=stored["payload"])
 
 
+class SandboxOptions(PurposeOptions):
+    """Options of the sandbox (``DLNUF_SANDBOX_*``): the purpose (DINUM, ``dlnuf sandbox``,
+    ``demo`` unless set) and its one pool; never a token, never a base URL."""
+
+    base_url: str = SANDBOX_URL
+    recipient: str | None = DEFAULT_RECIPIENT
+    context: str | None = DEFAULT_CONTEXT
+    object: str | None = DEFAULT_OBJECT
+    quota: RateOption = Rate.of(SANDBOX_POOL)
+    """``DLNUF_SANDBOX_QUOTA``: 6000/min, nothing upstream to spare."""
+
+
+
 class Sandbox(ApiEntreprise):
     """API Entreprise answered offline from the packaged data set (no token, no network).
 
@@ -187,27 +200,25 @@ class Sandbox(ApiEntreprise):
     """
 
     name: ClassVar[str] = "sandbox"
-    default_base_url: ClassVar[str] = SANDBOX_URL
-    privileges_quota: ClassVar[Quota] = SANDBOX_POOL
-    ping_quota: ClassVar[Quota] = SANDBOX_POOL
+    Options: ClassVar[type[SourceOptions]] = SandboxOptions
 
-    def __init__(self, settings: Settings) -> None:
-        filled = settings.model_copy(
-            update={
-                "api_entreprise_token": SecretStr(_DUMMY_TOKEN),
-                "recipient": settings.recipient or DEFAULT_RECIPIENT,
-                "context": settings.context or DEFAULT_CONTEXT,
-                "object": settings.object or DEFAULT_OBJECT,
-            }
-        )
-        super().__init__(filled)
+    def setup(self) -> None:
+        """The in-process mount at the fixed base URL, and its one pool everywhere."""
+        super().setup()
         self.base_url = SANDBOX_URL  # never configurable: the sandbox never leaves the process
         self.mount = httpx.MockTransport(handle)
+        pool = self._quota or SANDBOX_POOL
+        self.privileges_quota = pool
+        self.ping_quota = pool
+
+    def _token(self) -> str:
+        """Always the dummy token: a real one is never sent, not even in-process."""
+        return _DUMMY_TOKEN
 
     def quota(self, kind: type[Fact]) -> Quota:
         """One generous pool: the sandbox answers in-process, nothing upstream to spare."""
         self._endpoint(kind)  # an unknown kind still says so
-        return SANDBOX_POOL
+        return self._quota or SANDBOX_POOL
 
     @classmethod
     def sirets(cls) -> list[str]:

@@ -54,9 +54,10 @@ from ..facts.base import Fact, Provenance, utcnow
 from ..facts.identity import Identity
 from ..identifiers import Siret
 from ..ratelimit import Quota
-from ._parse import establishment_siret, iso_datetime, siret_or_none
 from .base import Identifier
 from .insee_sirene import read_establishment
+from .options import SourceOptions
+from .parsing import establishment_siret, iso_datetime, siret_or_none
 
 __all__ = [
     "BATCH_SIZE",
@@ -66,6 +67,7 @@ __all__ = [
     "ESTABLISHMENTS_FILE",
     "UNITS_FILE",
     "SireneStock",
+    "SireneStockOptions",
     "StockInfo",
     "StockOutdated",
     "StockUnreadable",
@@ -196,6 +198,17 @@ def _days(value: object, origin: str) -> timedelta | None:
     return timedelta(days=days)
 
 
+class SireneStockOptions(SourceOptions):
+    """Options of the Sirene stock (``DLNUF_SIRENE_STOCK_*``)."""
+
+    dir: str | None = None
+    """``DLNUF_SIRENE_STOCK_DIR``: the folder holding the two stock files."""
+    max_age: timedelta | float | str | None = None
+    """``DLNUF_SIRENE_STOCK_MAX_AGE``: days above which the stock defers to the next source."""
+    use_copy: bool = True
+    """``DLNUF_SIRENE_STOCK_USE_COPY``: read the sorted copy when there is one."""
+
+
 class SireneStock:
     """Identity from the Sirene stock files in a local folder (DuckDB); see the module.
 
@@ -207,6 +220,7 @@ class SireneStock:
 
     name: ClassVar[str] = "sirene_stock"
     provides: ClassVar[frozenset[type[Fact]]] = frozenset({Identity})
+    Options: ClassVar[type[SourceOptions]] = SireneStockOptions
     batch_size: ClassVar[int] = BATCH_SIZE
 
     def __init__(
@@ -217,13 +231,21 @@ class SireneStock:
         max_age: timedelta | float | None = None,
         use_copy: bool = True,
         env: Mapping[str, str] | None = None,
+        options: SourceOptions | Mapping[str, Any] | None = None,
     ) -> None:
         env = os.environ if env is None else env
-        self.max_age = (
-            _days(max_age, "max_age") if max_age is not None
-            else _days(env.get(ENV_MAX_AGE), ENV_MAX_AGE)
-        )
-        chosen = folder if folder is not None else env.get(ENV_DIR)
+        given: dict[str, Any] = {"dir": os.fspath(folder)} if folder is not None else {}
+        if max_age is not None:
+            given["max_age"] = max_age
+        if not use_copy:
+            given["use_copy"] = False
+        if isinstance(options, SourceOptions):
+            options = options.model_dump(exclude_unset=True)
+        self.options = self.Options.load(self.name, {**(options or {}), **given}, env=env)
+        chosen = getattr(self.options, "dir", None)
+        raw_age = getattr(self.options, "max_age", None)
+        self.max_age = _days(raw_age, "max_age" if max_age is not None else ENV_MAX_AGE)
+        use_copy = bool(getattr(self.options, "use_copy", True))
         if not chosen:
             raise ConfigurationError(
                 f"{self.name} needs the folder holding the stock files: "
