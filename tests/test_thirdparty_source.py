@@ -156,3 +156,76 @@ def test_the_writing_page_shows_exactly_this_package() -> None:
     assert f"```python\n{module}```" in page
     pyproject = (package / "pyproject.toml").read_text()
     assert f"```toml\n{pyproject}```" in page
+    fake = (package / "src" / "dlnuf_toy" / "fake.py").read_text()
+    assert f"```python\n{fake}```" in page
+
+
+# -- its fake, served by dlnuf's test kit (entry point dlnuf.fakes) --------------------------
+
+
+def test_its_fake_is_found_by_its_entry_point() -> None:
+    from dlnuf_toy.fake import ToyFake
+
+    from dlnuf.testing.upstreams import available_upstreams
+
+    assert isinstance(available_upstreams()["toy"], ToyFake)
+
+
+def test_dlnuf_fake_serves_it_from_the_fake_world(dlnuf_fake: dlnuf.testing.FakeUpstreams) -> None:
+    company = dlnuf_fake.add(dlnuf.testing.make_company("active", seed="toy-1", name="TOY FAKE SA"))
+    with client(options={"toy": {"api_key": KEY}}) as c:
+        identity = c.identity(company.siret)
+    assert identity.legal_name == "TOY FAKE SA"
+    assert identity.provenance.source == "toy"
+    assert dlnuf_fake.stats()["requests"]["toy"] == 1
+
+
+def test_its_fake_says_not_found_in_its_own_words(dlnuf_fake: dlnuf.testing.FakeUpstreams) -> None:
+    with client(options={"toy": {"api_key": KEY}}) as c, pytest.raises(NotFound):
+        c.identity(SIRET)
+
+
+def test_its_fake_refuses_another_key(dlnuf_fake: dlnuf.testing.FakeUpstreams) -> None:
+    company = dlnuf_fake.add(dlnuf.testing.make_company("active", seed="toy-2"))
+    dlnuf_fake.credentials["toy"] = "the-only-good-key-42"
+    with client(options={"toy": {"api_key": KEY}}) as c, pytest.raises(Unauthorized) as caught:
+        c.identity(company.siret)
+    assert KEY not in str(caught.value)
+    assert KEY not in repr(caught.value)
+
+
+def test_generic_faults_apply_to_it_and_its_hook_reads_them(
+    dlnuf_fake: dlnuf.testing.FakeUpstreams,
+) -> None:
+    company = dlnuf_fake.add(dlnuf.testing.make_company("active", seed="toy-3"))
+    dlnuf_fake.rate_limit("toy", retry_after=0.01, times=1)
+    with client(options={"toy": {"api_key": KEY}}) as c:
+        assert c.identity(company.siret).siret == company.siret  # retried after TOY-SLOWDOWN
+    assert dlnuf_fake.stats()["rate_limited"]["toy"] == 1
+    dlnuf_fake.down("toy", 60)
+    with dlnuf.Client(sources=["toy", "recherche_entreprises"], cache=None, retries=0,
+                      options={"toy": {"api_key": KEY}}) as c:
+        identity = c.identity(company.siret)  # TOY-MAINTENANCE is transient: the next source
+    assert identity.provenance.source == "recherche_entreprises"
+
+
+def test_the_loopback_server_serves_it(dlnuf_fake: dlnuf.testing.FakeUpstreams) -> None:
+    import threading
+
+    from dlnuf.testing.server import FakeServer
+
+    company = dlnuf.testing.make_company("active", seed="toy-4", name="TOY SERVED")
+    server = FakeServer(dlnuf.testing.FakeUpstreams([company]), "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        with respx.mock(assert_all_called=False) as router:  # let loopback traffic through
+            router.route(host="127.0.0.1").pass_through()
+            with client(options={"toy": {"api_key": KEY, "base_url": f"{server.url}/v1"}}) as c:
+                identity = c.identity(company.siret)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    assert identity.legal_name == "TOY SERVED"
