@@ -31,6 +31,7 @@ from collections import deque
 from collections.abc import (
     AsyncIterator,
     Awaitable,
+    Callable,
     Container,
     Generator,
     Iterable,
@@ -83,21 +84,10 @@ def cache_step(cache: Cache | None, step: AnyStep) -> Any:
     if cache is None:
         return None
     try:
-        if type(step) is CacheGet:
+        if type(step) is CacheGet:  # the hot path: a hit
             return cache.get(step.key)
-        if type(step) is CacheSet:
-            if step.decoded is not None:  # only for a cache that keeps_objects
-                cache.set(  # type: ignore[call-arg]
-                    step.key, step.value, expires_at=step.expires_at,
-                    stale_until=step.stale_until, decoded=step.decoded,
-                )
-            else:
-                cache.set(
-                    step.key, step.value, expires_at=step.expires_at,
-                    stale_until=step.stale_until,
-                )
-        elif type(step) is CacheDelete:
-            cache.delete(step.key)
+        call, args, options = _cache_call(cache, step)
+        return call(*args, **options)
     except Exception:
         log.exception("cache %s failed for %s", _what(step), _key(step))
     return None
@@ -110,22 +100,27 @@ async def _cache_step_async(cache: AsyncCache | None, step: AnyStep) -> Any:
     try:
         if type(step) is CacheGet:
             return await cache.get(step.key)
-        if type(step) is CacheSet:
-            if step.decoded is not None:
-                await cache.set(  # type: ignore[call-arg]
-                    step.key, step.value, expires_at=step.expires_at,
-                    stale_until=step.stale_until, decoded=step.decoded,
-                )
-            else:
-                await cache.set(
-                    step.key, step.value, expires_at=step.expires_at,
-                    stale_until=step.stale_until,
-                )
-        elif type(step) is CacheDelete:
-            await cache.delete(step.key)
+        call, args, options = _cache_call(cache, step)
+        return await call(*args, **options)
     except Exception:
         log.exception("cache %s failed for %s", _what(step), _key(step))
     return None
+
+
+def _cache_call(
+    cache: Cache | AsyncCache, step: AnyStep
+) -> tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]:
+    """The cache method a step calls, with its arguments (the same for both twins)."""
+    if type(step) is CacheGet:
+        return cache.get, (step.key,), {}
+    if type(step) is CacheSet:
+        options: dict[str, Any] = {"expires_at": step.expires_at, "stale_until": step.stale_until}
+        if step.decoded is not None:  # only for a cache that keeps_objects
+            options["decoded"] = step.decoded
+        return cache.set, (step.key, step.value), options
+    if type(step) is CacheDelete:
+        return cache.delete, (step.key,), {}
+    raise TypeError(f"{type(step).__name__} is not a cache step")
 
 
 def _what(step: AnyStep) -> str:
@@ -208,23 +203,17 @@ class SyncDriver:
         running: dict[Future[Any], _Task] = {}
         try:
             while True:
-                started = plan.tasks(concurrency - len(running), idle=not running)
-                for task in started:
+                for task in plan.tasks(concurrency - len(running), idle=not running):
                     running[pool.submit(self._outcome, task.job)] = task
-                answered = plan.results()
-                for result in answered:
-                    if bar is not None:
-                        bar.advance()
-                    yield result
-                if plan.done:
+                answered = _answered(plan, bar)
+                yield from answered
+                go = _after_round(plan, len(running), answered)
+                if go is None:
                     return
-                if not running:
-                    if not answered:
-                        raise _stuck()
-                    continue
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    plan.finish(running.pop(future), future.result())
+                if go:
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        plan.finish(running.pop(future), future.result())
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             if bar is not None:
@@ -334,20 +323,16 @@ class AsyncDriver:
             while True:
                 for task in plan.tasks(concurrency - len(running), idle=not running):
                     running[asyncio.ensure_future(self._outcome(task.job))] = task
-                answered = plan.results()
+                answered = _answered(plan, bar)
                 for result in answered:
-                    if bar is not None:
-                        bar.advance()
                     yield result
-                if plan.done:
+                go = _after_round(plan, len(running), answered)
+                if go is None:
                     return
-                if not running:
-                    if not answered:
-                        raise _stuck()
-                    continue
-                finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                for future in finished:
-                    plan.finish(running.pop(future), future.result())
+                if go:
+                    finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    for future in finished:
+                        plan.finish(running.pop(future), future.result())
         finally:
             for future in running:
                 future.cancel()
@@ -493,6 +478,25 @@ class _Bar:
         self._progress.start()
 
 
-def _stuck() -> RuntimeError:
-    return RuntimeError("dlnuf.batch: nothing to run and nothing answered (a bug: report it)")
+def _answered(plan: _Plan, bar: _Bar | None) -> list[BatchResult]:
+    """The lines the plan answered since the last round (the bar moved on by as many)."""
+    answered = plan.results()
+    if bar is not None:
+        for _ in answered:
+            bar.advance()
+    return answered
+
+
+def _after_round(plan: _Plan, running: int, answered: list[BatchResult]) -> bool | None:
+    """What a batch driver does after a round: ``None`` when every line is answered,
+    ``True`` to wait for a running job, ``False`` to go round again at once."""
+    if plan.done:
+        return None
+    if not running:
+        if not answered:
+            raise RuntimeError(
+                "dlnuf.batch: nothing to run and nothing answered (a bug: report it)"
+            )
+        return False
+    return True
 
