@@ -149,6 +149,14 @@ class SyncDriver:
             step = next(flow)
             while True:
                 kind = type(step)
+                if kind is CacheGet and cache is not None:  # the hot path: a hit, inline
+                    try:
+                        entry = cache.get(step.key)  # type: ignore[union-attr]
+                    except Exception:
+                        log.exception("cache read failed for %s", _key(step))
+                        entry = None
+                    step = flow.send(entry)
+                    continue
                 if kind is CacheGet or kind is CacheSet or kind is CacheDelete:
                     step = flow.send(cache_step(cache, step))
                     continue
