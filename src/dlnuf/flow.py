@@ -217,6 +217,7 @@ class Core:
         in-process cache (memory) is handed the fetched fact with its bytes, so that its
         hits, on any key it holds, never decode: see CacheEntry.decoded."""
         self._guarded: dict[int, tuple[Source, bool]] = {}
+        self._resolved: dict[tuple[type[Fact], str | None], list[Source]] = {}
         self._local: dict[int, tuple[Source, bool, bool]] = {}
 
     def is_guarded(self, src: Source) -> TypeGuard[GuardedSource]:
@@ -244,11 +245,17 @@ class Core:
         return known
 
     def resolve(self, kind: type[Fact], only: str | None = None) -> list[Source]:
-        """The configured sources that provide ``kind``, in priority order."""
+        """The configured sources that provide ``kind``, in priority order (worked out
+        once per kind: the sources of a client are fixed; do not mutate the list)."""
+        known = self._resolved.get((kind, only))
+        if known is not None:
+            return known
         found = [
             s for s in self.sources if kind in s.provides and (only is None or s.name == only)
         ]
-        if not found:
+        if found:
+            self._resolved[(kind, only)] = found
+        else:
             names = ", ".join(s.name for s in self.sources) or "none"
             able = sorted(
                 s.name for s in self.sources if kind in s.provides
@@ -307,7 +314,6 @@ class Core:
                     log.info("%s could not answer for %s: %s", src.name, kind.__name__, exc)
                     last_error = exc
                     continue
-            guarded = src if self.is_guarded(src) else None
             # No cache, no key: nothing is read nor written.
             key = (
                 cache_key(src.name, src.scope, kind.__name__, ident)
@@ -333,6 +339,7 @@ class Core:
                         return cached.hit()
                 elif cached is not None and stale is None:
                     stale = cached.fact
+            guarded = src if self.is_guarded(src) else None
             try:
                 request = src.request(kind, ident)
                 if guarded is not None:
