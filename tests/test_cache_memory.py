@@ -167,7 +167,8 @@ def test_hits_on_many_keys_decode_nothing(monkeypatch: pytest.MonkeyPatch) -> No
             raise AssertionError("a memory-cache hit decoded the cached JSON")
 
         monkeypatch.setattr(Identity, "model_validate_json", no_decoding)
-        client._core.decoded = type(client._core.decoded)(maxsize=0)  # no memo to fall back on
+        codec = client._core.codec
+        codec.decoded = type(codec.decoded)(maxsize=0)  # no memo to fall back on
         for siret in sirets * 2:
             hit = client.identity(siret)
             assert hit.provenance.from_cache is True

@@ -16,8 +16,8 @@ from pydantic import ConfigDict
 import dlnuf
 from dlnuf.cache import CacheEntry, CachePolicy, MemoryCache, SQLiteCache
 from dlnuf.cache.base import cache_key
+from dlnuf.cache.codec import DecodedFacts
 from dlnuf.facts import Fact, Identity, Provenance, utcnow
-from dlnuf.flow import DecodedFacts
 from dlnuf.ratelimit import Quota
 from dlnuf.sources.parsing import json_object, make_provenance
 

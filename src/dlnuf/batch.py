@@ -3,9 +3,13 @@
 The planning is sans-I/O and shared by both clients: :class:`_Plan` reads the
 input lazily (at most a window of unfinished lines in memory), answers each line
 for each kind, and hands out *jobs*, generators that yield
-:class:`~dlnuf.flow.Fetch` like a single lookup does. The sync driver runs them
-on a thread pool, the async driver as tasks; both send through the client's
-transport, so pacing, retries and error mapping are those of a single lookup.
+:class:`~dlnuf.flow.Fetch` (and the other steps) like a single lookup does. The
+drivers (:mod:`dlnuf.drivers`) run them: the sync one on a thread pool, the async
+one as tasks; both send through the client's transport, so pacing, retries and
+error mapping are those of a single lookup. A cache call of a flow is answered by
+the plan itself when the driver gives it a way that does not block
+(:attr:`_Plan.inline`: the sync driver's cache, the memory cache), else it becomes
+a job like a fetch (the async driver awaits Redis or SQLite).
 
 For each line and kind, the plan:
 
@@ -32,21 +36,17 @@ For each line and kind, the plan:
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 from collections.abc import (
-    AsyncIterator,
     Callable,
     Container,
-    Coroutine,
     Generator,
     Iterable,
     Iterator,
     Sequence,
     Sized,
 )
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -61,9 +61,9 @@ from .errors import (
     NotFound,
 )
 from .facts.base import Fact
-from .flow import Core, Fetch, Flow, LocalCall, Step, coerce_identifier
+from .flow import CACHE_STEPS, Core, Fetch, Flow, LocalCall, Step, coerce_identifier
 from .identifiers import Siret, parse_siret_or_siren
-from .records import fact_cells, leaf_paths, pandas
+from .results import BatchResult, BatchResults, acollect, collect, record_columns
 from .sources.base import BatchSource, Identifier, Source
 from .sources.local import LocalBatchSource
 
@@ -76,8 +76,6 @@ __all__ = [
     "ask_local_batch",
     "collect",
     "fetch_batch",
-    "many_async",
-    "many_sync",
     "record_columns",
 ]
 
@@ -87,144 +85,8 @@ DEDUP_MEMORY = 10_000
 """How many finished lookups a batch remembers to answer repeated identifiers."""
 
 Job = Generator[Step, Any, Any]
-"""What a driver runs: yields fetches (or local calls), receives their answers, returns
-an outcome."""
-SyncDrive = Callable[[Job], Any]
-AsyncDrive = Callable[[Job], Coroutine[Any, Any, Any]]
-
-
-# -- results -------------------------------------------------------------------------------
-
-
-@dataclass
-class BatchResult:
-    """The answer for one input line: facts that came back, a typed error for each that did not.
-
-    ``index`` is the line's position in the input (0-based); ``input`` the value
-    as given; ``siret`` the parsed SIRET (``None`` when the input is not one).
-    """
-
-    index: int
-    input: object
-    siret: Siret | None
-    kinds: tuple[type[Fact], ...]
-    """The kinds asked for."""
-    facts: dict[type[Fact], Fact] = field(default_factory=dict)
-    errors: dict[type[Fact], DlnufError] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        """Whether every kind asked for came back."""
-        return not self.errors
-
-    @property
-    def transient(self) -> bool:
-        """Whether some error may go away on a retry (upstream down, quota)."""
-        return any(e.transient for e in self.errors.values())
-
-    def get(self, kind: type[F]) -> F | None:
-        """The fact of ``kind``, or ``None``."""
-        fact = self.facts.get(kind)
-        return fact if isinstance(fact, kind) else None
-
-    def __repr__(self) -> str:
-        from .display.text import batch_result_repr
-
-        return batch_result_repr(self)
-
-    def _repr_html_(self) -> str:
-        """The result as an HTML table row (notebooks)."""
-        from .display.html import batch_results_html
-
-        return batch_results_html([self])
-
-    def to_record(self) -> dict[str, Any]:
-        """One flat row: ``index``, ``input``, ``siret`` (parsed from the input), ``ok``,
-        then for each kind its fields as ``Kind.path`` (``Identity.address.city``) and
-        ``Kind.error_type`` / ``Kind.error``. Values are JSON scalars; lists of scalars
-        are joined with ``"; "``, other lists and mappings are JSON text."""
-        row: dict[str, Any] = {
-            "index": self.index,
-            "input": _text(self.input),
-            "siret": str(self.siret) if self.siret else None,
-            "ok": self.ok,
-        }
-        for kind in self.kinds:
-            prefix = f"{kind.__name__}."
-            row.update(fact_cells(kind, self.facts.get(kind), prefix))
-            error = self.errors.get(kind)
-            row[prefix + "error_type"] = type(error).__name__ if error else None
-            row[prefix + "error"] = str(error) if error else None
-        return row
-
-    def to_json(self) -> dict[str, Any]:
-        """A nested JSON object: ``facts`` and ``errors`` (type, message, transient) by kind."""
-        return {
-            "index": self.index,
-            "input": _text(self.input),
-            "siret": str(self.siret) if self.siret else None,
-            "facts": {k.__name__: f.model_dump(mode="json") for k, f in self.facts.items()},
-            "errors": {
-                k.__name__: {
-                    "type": type(e).__name__,
-                    "message": str(e),
-                    "transient": e.transient,
-                }
-                for k, e in self.errors.items()
-            },
-        }
-
-
-class BatchResults(list[BatchResult]):
-    """Collected results, in input order (see :func:`collect`), for notebooks."""
-
-    def __repr__(self) -> str:
-        from .display.text import batch_results_repr
-
-        return batch_results_repr(self)
-
-    def _repr_html_(self) -> str:
-        """The results as an HTML table, one row per input (notebooks)."""
-        from .display.html import batch_results_html
-
-        return batch_results_html(self)
-
-    def to_records(self) -> list[dict[str, Any]]:
-        """One flat dict per result (:meth:`BatchResult.to_record`)."""
-        return [r.to_record() for r in self]
-
-    def to_pandas(self) -> Any:
-        """A :class:`pandas.DataFrame` of :meth:`to_records`, indexed by ``index``.
-
-        Needs pandas (``pip install dlnuf[pandas]``).
-        """
-        pd = pandas()
-        columns = record_columns(self[0].kinds) if self else ["index"]
-        return pd.DataFrame.from_records(self.to_records(), columns=columns).set_index("index")
-
-
-def collect(results: Iterable[BatchResult]) -> BatchResults:
-    """Every result of ``client.many(...)``, sorted back into input order."""
-    return BatchResults(sorted(results, key=lambda r: r.index))
-
-
-async def acollect(results: AsyncIterator[BatchResult]) -> BatchResults:
-    """Every result of ``async_client.many(...)``, sorted back into input order."""
-    return collect([r async for r in results])
-
-
-def record_columns(kinds: Iterable[type[Fact]]) -> list[str]:
-    """The keys of :meth:`BatchResult.to_record` for ``kinds``, in order."""
-    columns = ["index", "input", "siret", "ok"]
-    for kind in kinds:
-        prefix = f"{kind.__name__}."
-        columns += [prefix + p for p in leaf_paths(kind)]
-        columns += [prefix + "error_type", prefix + "error"]
-    return columns
-
-
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else repr(value)
+"""What a driver runs: yields steps (fetches, local calls, cache calls), receives their
+answers, returns an outcome."""
 
 
 # -- the batch call ------------------------------------------------------------------------
@@ -389,6 +251,9 @@ class _Plan:
         ] = {}
         self._queue: deque[_Task] = deque()
         self._local_first: dict[type[Fact], LocalBatchSource] = {}
+        self.inline: Callable[[Step], Any] | None = None
+        """Answers a cache step at once (set by a driver whose cache never blocks its
+        caller); ``None``: a cache step becomes a job, like a fetch."""
         for kind in kinds:
             first = core.resolve(kind)[0]
             if core.is_local_batch(first):
@@ -526,6 +391,12 @@ class _Plan:
     def _route(self, lookup: _Lookup) -> None:
         step = lookup.step
         assert step is not None  # noqa: S101 - only routed while paused at a fetch
+        if isinstance(step, CACHE_STEPS):  # answered now, or by a driver as a job
+            if self.inline is not None:
+                self._advance(lookup, partial(lookup.flow.send, self.inline(step)))
+            else:
+                self._queue.append(_Task(_resume(lookup.flow, step), [lookup], batch=False))
+            return
         kind, ident = lookup.key
         source = step.source
         if isinstance(step, LocalCall):
@@ -604,7 +475,7 @@ def _siret_of(value: object) -> Siret | None:
     return ident if isinstance(ident, Siret) else None
 
 
-# -- the drivers ---------------------------------------------------------------------------
+# -- the arguments of many() ---------------------------------------------------------------
 
 
 def _prepare(
@@ -657,157 +528,3 @@ def _prepare(
         total = sum(1 for i in range(len(values)) if i not in skip) if skip else len(values)
     items = ((i, v) for i, v in enumerate(values) if i not in skip)
     return _Plan(core, items, asked, window=window, ordered=ordered), total
-
-
-class _Bar:
-    """A rich progress bar on stderr, shown from the first result on (rich is imported
-    only when one is asked for)."""
-
-    def __init__(self, total: int | None) -> None:
-        self._total = total
-        self._progress: Any = None
-        self._task: Any = None
-
-    def advance(self) -> None:
-        if self._progress is None:
-            self._start()
-        self._progress.advance(self._task)
-
-    def close(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-
-    def _start(self) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self._progress = Progress(
-            TextColumn("dlnuf"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-        )
-        self._task = self._progress.add_task("lookups", total=self._total)
-        self._progress.start()
-
-
-def _stuck() -> RuntimeError:
-    return RuntimeError("dlnuf.batch: nothing to run and nothing answered (a bug: report it)")
-
-
-def _outcome_sync(drive: SyncDrive, job: Job) -> Any:
-    try:
-        return drive(job)
-    except DlnufError as exc:
-        return exc
-
-
-async def _outcome_async(drive: AsyncDrive, job: Job) -> Any:
-    try:
-        return await drive(job)
-    except DlnufError as exc:
-        return exc
-
-
-def many_sync(
-    core: Core,
-    drive: SyncDrive,
-    values: Iterable[object],
-    kinds: Iterable[type[Fact]],
-    *,
-    concurrency: int = 8,
-    progress: bool = False,
-    ordered: bool = False,
-    skip: Container[int] = (),
-) -> Iterator[BatchResult]:
-    """The engine of :meth:`dlnuf.Client.many`: arguments checked now, work done lazily
-    by ``concurrency`` threads sharing the client."""
-    plan, total = _prepare(core, values, kinds, concurrency, ordered, skip, progress)
-    return _run_sync(plan, drive, concurrency, _Bar(total) if progress else None)
-
-
-def _run_sync(
-    plan: _Plan, drive: SyncDrive, concurrency: int, bar: _Bar | None
-) -> Iterator[BatchResult]:
-    pool = ThreadPoolExecutor(concurrency, thread_name_prefix="dlnuf-many")
-    running: dict[Future[Any], _Task] = {}
-    try:
-        while True:
-            started = plan.tasks(concurrency - len(running), idle=not running)
-            for task in started:
-                running[pool.submit(_outcome_sync, drive, task.job)] = task
-            answered = plan.results()
-            for result in answered:
-                if bar is not None:
-                    bar.advance()
-                yield result
-            if plan.done:
-                return
-            if not running:
-                if not answered:
-                    raise _stuck()
-                continue
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                plan.finish(running.pop(future), future.result())
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        if bar is not None:
-            bar.close()
-
-
-def many_async(
-    core: Core,
-    drive: AsyncDrive,
-    values: Iterable[object],
-    kinds: Iterable[type[Fact]],
-    *,
-    concurrency: int = 8,
-    progress: bool = False,
-    ordered: bool = False,
-    skip: Container[int] = (),
-) -> AsyncIterator[BatchResult]:
-    """The engine of :meth:`dlnuf.AsyncClient.many`: arguments checked now, work done
-    lazily by up to ``concurrency`` tasks."""
-    plan, total = _prepare(core, values, kinds, concurrency, ordered, skip, progress)
-    return _run_async(plan, drive, concurrency, _Bar(total) if progress else None)
-
-
-async def _run_async(
-    plan: _Plan, drive: AsyncDrive, concurrency: int, bar: _Bar | None
-) -> AsyncIterator[BatchResult]:
-    running: dict[asyncio.Future[Any], _Task] = {}
-    try:
-        while True:
-            for task in plan.tasks(concurrency - len(running), idle=not running):
-                running[asyncio.ensure_future(_outcome_async(drive, task.job))] = task
-            answered = plan.results()
-            for result in answered:
-                if bar is not None:
-                    bar.advance()
-                yield result
-            if plan.done:
-                return
-            if not running:
-                if not answered:
-                    raise _stuck()
-                continue
-            finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for future in finished:
-                plan.finish(running.pop(future), future.result())
-    finally:
-        for future in running:
-            future.cancel()
-        if running:
-            await asyncio.gather(*running, return_exceptions=True)
-        if bar is not None:
-            bar.close()

@@ -1,36 +1,37 @@
-"""``Client`` and ``AsyncClient``: resolve kinds to sources, cache, and drive the transport.
+"""``Client`` and ``AsyncClient``: configuration and the public verbs.
 
-Both run the same lookup flow (:mod:`dlnuf.flow`); they only differ in how a
-request is sent (blocking or awaited) and in ``collect``, which fetches
-independent kinds concurrently in the async client.
+Both run the same flows (:mod:`dlnuf.flow`, :mod:`dlnuf.batch`,
+:meth:`dlnuf.documents.Documents.flow`) through a driver (:mod:`dlnuf.drivers`):
+blocking for ``Client``, awaited for ``AsyncClient``, whose cache, limiter and
+answer store never block its event loop. ``collect`` fetches independent kinds
+concurrently in the async client.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Container, Generator, Iterable, Iterator, Mapping
-from functools import partial
+from collections.abc import AsyncIterator, Container, Iterable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, cast
 
 import httpx
 
 from .answers import AnswerStore, answers_location, open_answers
-from .batch import BatchResult, many_async, many_sync
-from .cache import Cache, CachePolicy, open_cache
+from .cache import Cache, CachePolicy, as_async, open_cache
 from .config import Settings
-from .documents import Documents, bind_documents, fetch_async, fetch_sync
+from .documents import Documents
 from .dossier import Dossier
+from .drivers import AsyncDriver, SyncDriver
 from .errors import ConfigurationError, DlnufError
 from .facts.base import Fact
 from .facts.evidence import Document
 from .facts.identity import Identity
-from .flow import Core, Flow, LocalCall, Session, Step
+from .flow import Core, Flow, Session
 from .forms.base import Draft, Form, required_kinds
 from .forms.base import prefill as prefill_form
 from .identifiers import parse_siret_or_siren
-from .ratelimit import MemoryRateLimiter, RateLimiter
-from .singleflight import AsyncSingleFlight, SyncSingleFlight
+from .ratelimit import AsyncRateLimiter, MemoryRateLimiter, RateLimiter
+from .results import BatchResult
 from .sources.base import Source, available_sources, load_source
 from .sources.options import SourceOptions
 from .transport import AsyncTransport, SyncTransport
@@ -81,6 +82,8 @@ class _ClientBase:
     - ``policy``: the :class:`~dlnuf.cache.CachePolicy` (expiry per kind).
     - ``limiter``: the rate limiter (default: one shared by every client of the process;
       a :class:`~dlnuf.ratelimit_redis.RedisRateLimiter` shares it across processes).
+      The async client awaits its asyncio twin (it also takes an
+      :class:`~dlnuf.ratelimit.AsyncRateLimiter`).
     - ``http_client``: your own ``httpx.Client`` (``httpx.AsyncClient`` for the async
       client), e.g. for proxies or custom TLS.
     - ``deadline``: seconds a whole call may take, retries included (default 30).
@@ -104,7 +107,7 @@ class _ClientBase:
         base_urls: Mapping[str, str] | None = None,
         settings: Settings | None = None,
         policy: CachePolicy | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: RateLimiter | AsyncRateLimiter | None = None,
         http_client: httpx.Client | httpx.AsyncClient | None = None,
         timeout: float | None = None,
         retries: int | None = None,
@@ -162,7 +165,7 @@ class _ClientBase:
         cache_obj = cache if isinstance(cache, Cache) else open_cache(settings.cache)
         self._core = Core(settings, loaded, cache_obj, policy or CachePolicy())
         self._documents = Documents(cache_obj, settings)
-        self._limiter = limiter or DEFAULT_LIMITER
+        self._limiter: RateLimiter | AsyncRateLimiter = limiter or DEFAULT_LIMITER
         self._mounts = {s.base_url: s.mount for s in loaded if s.mount is not None}
         self._errors = {
             s.name: hook for s in loaded if callable(hook := getattr(s, "error", None))
@@ -264,11 +267,16 @@ class Client(_ClientBase):
     def _setup_transport(self, http_client: httpx.Client | httpx.AsyncClient | None) -> None:
         if isinstance(http_client, httpx.AsyncClient):
             raise ConfigurationError("Client needs an httpx.Client, not an httpx.AsyncClient")
+        if asyncio.iscoroutinefunction(getattr(self._limiter, "reserve", None)):
+            raise ConfigurationError(
+                "Client needs a blocking RateLimiter (MemoryRateLimiter, RedisRateLimiter), "
+                "not an asyncio one"
+            )
         self._transport = SyncTransport(
-            self.settings, limiter=self._limiter, mounts=self._mounts, http_client=http_client,
-            errors=self._errors,
+            self.settings, limiter=cast(RateLimiter, self._limiter), mounts=self._mounts,
+            http_client=http_client, errors=self._errors,
         )
-        self._shared: SyncSingleFlight[httpx.Response] = SyncSingleFlight()
+        self._driver = SyncDriver(self._core, self._transport, self._documents)
 
     def get(self, value: object, kind: type[F], *, source: str | None = None) -> F:
         """The fact ``kind`` about ``value`` (a SIRET, or a SIREN for legal-unit kinds).
@@ -276,7 +284,7 @@ class Client(_ClientBase):
         Raises :class:`~dlnuf.InvalidSiret` before any I/O when ``value`` is not
         valid, and a :class:`~dlnuf.DlnufError` subclass when no source could answer.
         """
-        return self._drive(self._core.lookup(kind, value, source=source))
+        return self._driver.drive(self._core.lookup(kind, value, source=source))
 
     def identity(self, siret: object, *, source: str | None = None) -> Identity:
         """The identity of the establishment ``siret``."""
@@ -287,7 +295,7 @@ class Client(_ClientBase):
         dossier = Dossier(parse_siret_or_siren(value))
         for kind, flow in self._kinds_flows(value, kinds, dossier):
             try:
-                dossier.facts[kind] = self._drive(flow)
+                dossier.facts[kind] = self._driver.drive(flow)
             except DlnufError as exc:
                 dossier.errors[kind] = exc
         return dossier
@@ -319,46 +327,19 @@ class Client(_ClientBase):
         ``skip`` are not looked up (to resume a run). Bad SIRETs get an
         :class:`~dlnuf.InvalidSiret` in ``errors``; repeated ones are fetched once.
         """
-        return many_sync(
-            self._core, self._drive, values, kinds,
-            concurrency=concurrency, progress=progress, ordered=ordered, skip=skip,
+        return self._driver.many(
+            values, kinds, concurrency=concurrency, progress=progress, ordered=ordered, skip=skip
         )
-
-    def _drive(self, flow: Generator[Step, Any, T]) -> T:
-        try:
-            step = next(flow)
-            while True:
-                if isinstance(step, LocalCall):  # a local source: no request, no transport
-                    try:
-                        answer = step.run()
-                    except DlnufError as exc:
-                        step = flow.throw(exc)
-                    else:
-                        step = flow.send(answer)
-                    continue
-                try:
-                    response = self._shared.run(step.shared, partial(
-                        self._transport.send, step.request, step.quota, source=step.source.name
-                    ))
-                except DlnufError as exc:
-                    step = flow.throw(exc)
-                else:
-                    step = flow.send(response)
-        except StopIteration as stop:
-            result: T = stop.value
-            if isinstance(result, Fact):
-                bind_documents(result, self.fetch_document)
-            return result
 
     def fetch_document(self, document: Document) -> bytes:
         """The bytes of ``document`` (a certificate's PDF): kept ones, else downloaded
         (12 s timeout) and kept in the cache. Raises :class:`~dlnuf.DocumentExpired`
         when its URL is dead and no bytes were kept: collect the fact again."""
-        return fetch_sync(self._documents, self._transport, document)
+        return self._driver.fetch_document(document)
 
     def close(self) -> None:
         """Close the HTTP connections and the cache."""
-        self._transport.close()
+        self._driver.close()
         self._close_answers()
         if self._core.cache is not None:
             self._core.cache.close()
@@ -375,8 +356,11 @@ class Client(_ClientBase):
 class AsyncClient(_ClientBase):
     """The asynchronous client: same arguments and behaviour as :class:`Client`.
 
-    ``collect`` fetches independent kinds concurrently. Cache calls are local
-    (memory, SQLite file) and run inline.
+    ``collect`` fetches independent kinds concurrently. Nothing blocks the event loop:
+    the cache is awaited through its asyncio twin (:func:`dlnuf.cache.as_async`:
+    Redis on ``redis.asyncio``, SQLite in worker threads, memory inline), so is the
+    limiter (:func:`dlnuf.ratelimit.as_async_limiter`), and the answer store is read
+    in a worker thread.
     """
 
     def _setup_transport(self, http_client: httpx.Client | httpx.AsyncClient | None) -> None:
@@ -386,11 +370,15 @@ class AsyncClient(_ClientBase):
             self.settings, limiter=self._limiter, mounts=self._mounts, http_client=http_client,
             errors=self._errors,
         )
-        self._shared: AsyncSingleFlight[httpx.Response] = AsyncSingleFlight()
+        cache = self._core.cache
+        self._driver = AsyncDriver(
+            self._core, self._transport, self._documents,
+            as_async(cache) if cache is not None else None,
+        )
 
     async def get(self, value: object, kind: type[F], *, source: str | None = None) -> F:
         """The fact ``kind`` about ``value``; see :meth:`Client.get`."""
-        return await self._drive(self._core.lookup(kind, value, source=source))
+        return await self._driver.drive(self._core.lookup(kind, value, source=source))
 
     async def identity(self, siret: object, *, source: str | None = None) -> Identity:
         """The identity of the establishment ``siret``."""
@@ -401,7 +389,7 @@ class AsyncClient(_ClientBase):
         dossier = Dossier(parse_siret_or_siren(value))
         flows = self._kinds_flows(value, kinds, dossier)
         results = await asyncio.gather(
-            *(self._drive(flow) for _, flow in flows), return_exceptions=True
+            *(self._driver.drive(flow) for _, flow in flows), return_exceptions=True
         )
         for (kind, _), result in zip(flows, results, strict=True):
             if isinstance(result, DlnufError):
@@ -415,9 +403,12 @@ class AsyncClient(_ClientBase):
     async def prefill(
         self, form_cls: type[FormT], value: object, answers: AnswerStore | None = None
     ) -> Draft[FormT]:
-        """Pre-fill ``form_cls`` for ``value``; see :meth:`Client.prefill`."""
+        """Pre-fill ``form_cls`` for ``value``; see :meth:`Client.prefill` (the answer store
+        is opened and read in a worker thread: it is a SQLite file)."""
         dossier = await self.collect(value, required_kinds(form_cls))
-        return prefill_form(form_cls, dossier, answers if answers is not None else self.answers)
+        if answers is None:
+            answers = await asyncio.to_thread(lambda: self.answers)
+        return await asyncio.to_thread(prefill_form, form_cls, dossier, answers)
 
     def many(
         self,
@@ -431,44 +422,20 @@ class AsyncClient(_ClientBase):
     ) -> AsyncIterator[BatchResult]:
         """An async iterator of results (``async for r in client.many(...)``): up to
         ``concurrency`` lookups at once; otherwise as :meth:`Client.many`."""
-        return many_async(
-            self._core, self._drive, values, kinds,
-            concurrency=concurrency, progress=progress, ordered=ordered, skip=skip,
+        return self._driver.many(
+            values, kinds, concurrency=concurrency, progress=progress, ordered=ordered, skip=skip
         )
-
-    async def _drive(self, flow: Generator[Step, Any, T]) -> T:
-        try:
-            step = next(flow)
-            while True:
-                if isinstance(step, LocalCall):  # may block on disk: off the event loop
-                    try:
-                        answer = await asyncio.to_thread(step.run)
-                    except DlnufError as exc:
-                        step = flow.throw(exc)
-                    else:
-                        step = flow.send(answer)
-                    continue
-                try:
-                    response = await self._shared.run(step.shared, partial(
-                        self._transport.send, step.request, step.quota, source=step.source.name
-                    ))
-                except DlnufError as exc:
-                    step = flow.throw(exc)
-                else:
-                    step = flow.send(response)
-        except StopIteration as stop:
-            result: T = stop.value
-            if isinstance(result, Fact):  # doc.fetch() serves kept bytes; download: awaited
-                bind_documents(result, self._documents.cached_only)
-            return result
 
     async def fetch_document(self, document: Document) -> bytes:
         """The bytes of ``document``; see :meth:`Client.fetch_document`."""
-        return await fetch_async(self._documents, self._transport, document)
+        return await self._driver.fetch_document(document)
 
     async def aclose(self) -> None:
-        """Close the HTTP connections and the cache."""
-        await self._transport.aclose()
+        """Close the HTTP connections and the cache (the files in a worker thread)."""
+        await self._driver.aclose()
+        await asyncio.to_thread(self._close_files)
+
+    def _close_files(self) -> None:
         self._close_answers()
         if self._core.cache is not None:
             self._core.cache.close()

@@ -5,18 +5,20 @@ API Entreprise serves a certificate's PDF behind a temporary URL (about a day).
 bytes already kept (served even after the URL expired), the request (no
 credentials: the URL is pre-signed; the documents' timeout), keeping the bytes,
 and turning a dead link into :class:`~dlnuf.errors.DocumentExpired`.
-:func:`fetch_sync` and :func:`fetch_async` send through a client's transport.
+:meth:`Documents.flow` is a download written as a flow, like a lookup: it yields
+the cache read, the URL check, the download and the cache write as steps, which the
+client's driver (:mod:`dlnuf.drivers`, sync or async) performs.
 :func:`bind_documents` attaches a fetcher to every document of a fact, so that
 ``fact.document.fetch()`` works.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from datetime import timedelta
+from functools import partial
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 import httpx
@@ -33,8 +35,8 @@ from .errors import (
 )
 from .facts.base import utcnow
 from .facts.evidence import Document
+from .flow import AnyStep, Blocking, CacheGet, CacheSet, Download
 from .ratelimit import Quota
-from .transport import AsyncTransport, SyncTransport
 from .urlpolicy import UrlPolicy, is_local_host
 
 __all__ = [
@@ -46,8 +48,6 @@ __all__ = [
     "document_key",
     "documents_of",
     "download_name",
-    "fetch_async",
-    "fetch_sync",
 ]
 
 SOURCE = "documents"
@@ -116,14 +116,44 @@ class Documents:
         request.extensions["timeout"] = httpx.Timeout(self.settings.document_timeout).as_dict()
         return request
 
-    def keep(self, document: Document, response: httpx.Response) -> bytes:
-        """The downloaded bytes, kept in the cache."""
+    def flow(self, document: Document) -> Generator[AnyStep, Any, bytes]:
+        """The download of ``document`` as a flow: the kept bytes (a cache read), else
+        the URL checked (it may resolve the host: blocking work), the bytes downloaded
+        and kept (a cache write). A driver runs it, like a lookup."""
+        key = document_key(document)
+        if self.cache is not None:
+            entry = yield CacheGet(key)
+            if entry is not None and entry.is_fresh(utcnow()):
+                kept: bytes = entry.value
+                return kept
+        request = self.request(document)
+        try:
+            yield Blocking(partial(self.urls.check, request.url))
+            response = yield Download(
+                request, DOWNLOAD_QUOTA, SOURCE, self.max_bytes, self.urls.check
+            )
+        except DlnufError as exc:
+            raise self.failed(document, exc) from None
+        content = self.content(document, response)
+        if self.cache is not None:  # a failed write is logged: the bytes are returned
+            expires_at = utcnow() + self.ttl
+            yield CacheSet(key, content, expires_at, expires_at)
+        return content
+
+    def content(self, document: Document, response: httpx.Response) -> bytes:
+        """The downloaded bytes; :class:`DocumentExpired` when they are empty."""
         content = response.content
         if not content:
             raise DocumentExpired(
                 f"the document {document.filename} came back empty: collect the fact again "
                 "for a fresh link"
             )
+        return content
+
+    def keep(self, document: Document, response: httpx.Response) -> bytes:
+        """The downloaded bytes, kept in the cache (blocking: what :meth:`flow` does
+        after a download, for a caller without a driver)."""
+        content = self.content(document, response)
         if self.cache is not None:
             expires_at = utcnow() + self.ttl
             with contextlib.suppress(Exception):  # the bytes are returned all the same
@@ -156,42 +186,6 @@ class Documents:
             "bytes were not kept. Collect the fact again for a fresh link, then fetch the "
             "document promptly (dlnuf keeps the bytes once downloaded)"
         )
-
-
-def fetch_sync(documents: Documents, transport: SyncTransport, document: Document) -> bytes:
-    """The document's bytes: kept ones, else downloaded through ``transport`` and kept."""
-    content = documents.cached(document)
-    if content is not None:
-        return content
-    request = documents.request(document)
-    try:
-        documents.urls.check(request.url)
-        response = transport.send(
-            request, DOWNLOAD_QUOTA, source=SOURCE,
-            max_bytes=documents.max_bytes, check_url=documents.urls.check,
-        )
-    except DlnufError as exc:
-        raise documents.failed(document, exc) from None
-    return documents.keep(document, response)
-
-
-async def fetch_async(
-    documents: Documents, transport: AsyncTransport, document: Document
-) -> bytes:
-    """The asyncio twin of :func:`fetch_sync`."""
-    content = documents.cached(document)
-    if content is not None:
-        return content
-    request = documents.request(document)
-    try:
-        await asyncio.to_thread(documents.urls.check, request.url)  # may resolve the host
-        response = await transport.send(
-            request, DOWNLOAD_QUOTA, source=SOURCE,
-            max_bytes=documents.max_bytes, check_url=documents.urls.check,
-        )
-    except DlnufError as exc:
-        raise documents.failed(document, exc) from None
-    return documents.keep(document, response)
 
 
 _EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}

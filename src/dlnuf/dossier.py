@@ -1,4 +1,7 @@
-"""The :class:`Dossier`: everything collected for one company, facts and errors by kind."""
+"""The :class:`Dossier`: everything collected for one company, facts and errors by kind.
+
+A batch's :class:`~dlnuf.batch.BatchResult` is a dossier too, with its input line.
+"""
 
 from __future__ import annotations
 
@@ -41,6 +44,11 @@ class Dossier:
     def ok(self) -> bool:
         """Whether every kind asked for came back."""
         return not self.errors
+
+    @property
+    def transient(self) -> bool:
+        """Whether some error may go away on a retry (upstream down, quota)."""
+        return any(e.transient for e in self.errors.values())
 
     def get(self, kind: type[F]) -> F | None:
         """The fact of ``kind``, or ``None`` if it did not come back."""

@@ -1,35 +1,36 @@
 """The lookup logic, written once, without I/O: a generator that yields fetches.
 
-``lookup(core, kind, ident)`` is a generator. It yields a :class:`Fetch` each
-time it needs the network; the driver (sync in :class:`~dlnuf.Client`, async in
-:class:`~dlnuf.AsyncClient`) sends the request through the transport and sends
-the response back in, or throws the mapped :class:`~dlnuf.DlnufError` in. A
+``lookup(core, kind, ident)`` is a generator. It yields a *step* each time it
+needs I/O: a :class:`Fetch` (a request to send), a :class:`LocalCall` (a local
+source's in-process work), a :class:`CacheGet` / :class:`CacheSet` /
+:class:`CacheDelete` (the cache). A driver (:mod:`dlnuf.drivers`: blocking for
+:class:`~dlnuf.Client`, awaited for :class:`~dlnuf.AsyncClient`) does the I/O and
+sends the answer back in, or throws the mapped :class:`~dlnuf.DlnufError` in. A
 batch (:mod:`dlnuf.batch`) may instead send in the fact one multi-SIRET call
 already parsed for this identifier: it is stored exactly like a parsed one. The
-generator owns everything else: cache look-up, source priority and fallback,
-negative caching, stale-if-error, expiry, and for a :class:`~dlnuf.sources.base.GuardedSource`
-the checks before a call (the token's privileges, read once per client; a
-provider that failed earlier in the same :class:`~dlnuf.access.Session` is
-pinged before it is called again). That is what keeps the sync and async
-clients identical in behaviour.
+generator owns everything else: source priority and fallback, what the cache
+answer means (fresh, stale, negative: see :mod:`dlnuf.cache.codec`), expiry, and
+for a :class:`~dlnuf.sources.base.GuardedSource` the checks before a call (the
+token's privileges, read once per client; a provider that failed earlier in the
+same :class:`~dlnuf.access.Session` is pinged before it is called again). That is
+what keeps the sync and async clients identical in behaviour, and what lets the
+async one await every cache call instead of blocking its event loop.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
-from typing import Any, Generic, TypeGuard, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 import httpx
-from pydantic import ValidationError
 
 from .access import Privileges, Session
 from .cache.base import Cache, CacheEntry, cache_key
+from .cache.codec import NOT_FOUND, DecodedFact, FactCodec
 from .cache.policy import CachePolicy
 from .config import Settings
 from .errors import (
@@ -49,25 +50,25 @@ from .sources.base import GuardedSource, Identifier, Source
 from .sources.local import LocalBatchSource, LocalSource
 
 __all__ = [
-    "DECODED_FACTS",
+    "CACHE_STEPS",
+    "AnyStep",
+    "Blocking",
+    "CacheDelete",
+    "CacheGet",
+    "CacheSet",
     "Core",
-    "DecodedFact",
-    "DecodedFacts",
+    "Download",
     "Fetch",
     "Flow",
     "LocalCall",
     "Session",
+    "Step",
     "coerce_identifier",
 ]
 
 log = logging.getLogger("dlnuf.client")
 
 F = TypeVar("F", bound=Fact)
-
-_NOT_FOUND = b'{"__dlnuf_not_found__":true}'
-
-DECODED_FACTS = 512
-"""How many facts decoded from the cache a client keeps, to skip decoding them again."""
 
 
 @dataclass(frozen=True)
@@ -97,12 +98,83 @@ class LocalCall:
     run: Callable[[], Any]
 
 
-Step = Fetch | LocalCall
-"""What a flow yields: a request to send, or local work to run."""
+class CacheGet:
+    """Read the cache entry under :attr:`key`: the driver answers with the
+    :class:`~dlnuf.cache.CacheEntry` or ``None`` (absent, dead, or the cache failed)."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+class CacheSet:
+    """Store :attr:`value` under :attr:`key`; the driver answers ``None`` (a failed write
+    is logged, never raised: a broken cache never breaks a lookup).
+
+    :attr:`decoded` is what the value decodes to, for a cache that keeps objects.
+    """
+
+    __slots__ = ("decoded", "expires_at", "key", "stale_until", "value")
+
+    def __init__(
+        self,
+        key: str,
+        value: bytes,
+        expires_at: datetime,
+        stale_until: datetime,
+        decoded: DecodedFact[Any] | None = None,
+    ) -> None:
+        self.key = key
+        self.value = value
+        self.expires_at = expires_at
+        self.stale_until = stale_until
+        self.decoded = decoded
+
+
+class CacheDelete:
+    """Forget the entry under :attr:`key` (an unreadable one); the driver answers ``None``."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+CACHE_STEPS = (CacheGet, CacheSet, CacheDelete)
+"""The steps a driver answers from the client's cache."""
+
+
+@dataclass(frozen=True)
+class Download:
+    """A document download: like a :class:`Fetch`, with its own size cap and a check of
+    each redirect hop (:meth:`~dlnuf.urlpolicy.UrlPolicy.check`)."""
+
+    request: httpx.Request
+    quota: Quota
+    source: str
+    max_bytes: int
+    check_url: Callable[[httpx.URL], None]
+
+
+@dataclass(frozen=True)
+class Blocking:
+    """Work that may block (resolving a host name): run inline by the sync driver, in a
+    worker thread by the async one; its :class:`~dlnuf.DlnufError` is thrown back in."""
+
+    run: Callable[[], Any]
+
+
+Step = Fetch | LocalCall | CacheGet | CacheSet | CacheDelete
+"""What a lookup yields: a request to send, local work to run, or a cache call."""
+
+AnyStep = Step | Download | Blocking
+"""What a flow of any kind yields (a document download adds :class:`Download` and
+:class:`Blocking`): what a driver performs."""
 
 Flow = Generator[Step, Any, F]
-"""A lookup in progress: yields fetches (or local calls), receives responses (or
-batch-parsed facts), returns a fact."""
+"""A lookup in progress: yields steps, receives their answers (responses, batch-parsed
+facts, cache entries), returns a fact."""
 
 
 def coerce_identifier(kind: type[Fact], value: object) -> Identifier:
@@ -124,71 +196,6 @@ def coerce_identifier(kind: type[Fact], value: object) -> Identifier:
     return ident
 
 
-class DecodedFact(Generic[F]):
-    """A fact decoded from cached bytes, and its copy served as a fresh cache hit."""
-
-    __slots__ = ("_hit", "fact", "kind", "value")
-
-    def __init__(self, kind: type[F], value: bytes, fact: F) -> None:
-        self.kind = kind
-        self.value = value
-        self.fact = fact
-        self._hit: F | None = None
-
-    def hit(self) -> F:
-        """The fact as served fresh from the cache (``from_cache``, not ``stale``)."""
-        hit = self._hit
-        if hit is None:
-            hit = self._hit = self.fact.with_provenance(from_cache=True, stale=False)
-        return hit
-
-
-class DecodedFacts:
-    """The last facts decoded from the cache, by cache key (least recently used dropped).
-
-    A fact is reused only for the same kind and cached bytes equal to the ones it
-    was decoded from (the same object, for the memory cache): bytes that changed
-    are decoded again. Facts are frozen, so one decoded fact serves every hit.
-    Safe to share between threads.
-    """
-
-    def __init__(self, maxsize: int = DECODED_FACTS) -> None:
-        self.maxsize = maxsize
-        self._data: OrderedDict[str, DecodedFact[Any]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str, kind: type[F], value: bytes) -> DecodedFact[F] | None:
-        """What was decoded from ``value`` as ``kind`` under ``key``, if still kept."""
-        with self._lock:
-            found = self._data.get(key)
-            if found is None:
-                return None
-            self._data.move_to_end(key)
-        if found.kind is not kind or (found.value is not value and found.value != value):
-            return None
-        decoded: DecodedFact[F] = found
-        return decoded
-
-    def put(self, key: str, kind: type[F], value: bytes, fact: F) -> DecodedFact[F]:
-        """Keep ``fact``, decoded from ``value`` as ``kind``, under ``key``."""
-        decoded = DecodedFact(kind, value, fact)
-        if self.maxsize > 0:
-            with self._lock:
-                self._data[key] = decoded
-                self._data.move_to_end(key)
-                while len(self._data) > self.maxsize:
-                    self._data.popitem(last=False)
-        return decoded
-
-    def discard(self, key: str) -> None:
-        """Forget ``key``."""
-        with self._lock:
-            self._data.pop(key, None)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-
 class Core:
     """What the sync and async clients share: settings, sources, cache and policy."""
 
@@ -205,12 +212,12 @@ class Core:
         self.policy = policy
         self.privileges = Privileges()
         """What each guarded source's credentials may call, read once per client."""
-        self.decoded = DecodedFacts()
-        """Facts decoded from the cache, reused while their cached bytes are unchanged."""
-        self._keeps_objects = bool(getattr(cache, "keeps_objects", False))
-        # An in-process cache (memory) is handed the fetched fact with its bytes, so that
-        # its hits, on any key it holds, never decode: see CacheEntry.decoded.
+        self.codec = FactCodec(keeps_objects=bool(getattr(cache, "keeps_objects", False)))
+        """Encodes facts for the cache, decodes its entries (reusing decoded facts). An
+        in-process cache (memory) is handed the fetched fact with its bytes, so that its
+        hits, on any key it holds, never decode: see CacheEntry.decoded."""
         self._guarded: dict[int, tuple[Source, bool]] = {}
+        self._resolved: dict[tuple[type[Fact], str | None], list[Source]] = {}
         self._local: dict[int, tuple[Source, bool, bool]] = {}
 
     def is_guarded(self, src: Source) -> TypeGuard[GuardedSource]:
@@ -238,11 +245,17 @@ class Core:
         return known
 
     def resolve(self, kind: type[Fact], only: str | None = None) -> list[Source]:
-        """The configured sources that provide ``kind``, in priority order."""
+        """The configured sources that provide ``kind``, in priority order (worked out
+        once per kind: the sources of a client are fixed; do not mutate the list)."""
+        known = self._resolved.get((kind, only))
+        if known is not None:
+            return known
         found = [
             s for s in self.sources if kind in s.provides and (only is None or s.name == only)
         ]
-        if not found:
+        if found:
+            self._resolved[(kind, only)] = found
+        else:
             names = ", ".join(s.name for s in self.sources) or "none"
             able = sorted(
                 s.name for s in self.sources if kind in s.provides
@@ -301,19 +314,21 @@ class Core:
                     log.info("%s could not answer for %s: %s", src.name, kind.__name__, exc)
                     last_error = exc
                     continue
-            guarded = src if self.is_guarded(src) else None
             # No cache, no key: nothing is read nor written.
             key = (
                 cache_key(src.name, src.scope, kind.__name__, ident)
                 if self.cache is not None
                 else None
             )
-            entry = self._cache_get(key) if key is not None else None
+            entry: CacheEntry | None = (yield CacheGet(key)) if key is not None else None
             now = utcnow()
             if entry is not None and key is not None:
-                cached = self._decode(kind, entry, key)
+                cached = self.codec.decode(kind, entry, key)
+                if cached is False:  # unreadable: forget it
+                    yield CacheDelete(key)
+                    cached = None
                 if entry.is_fresh(now):
-                    if cached is None and entry.value == _NOT_FOUND:
+                    if cached is None and entry.value == NOT_FOUND:
                         raise NotFound(
                             f"{src.name} does not know {ident} (cached answer, "
                             f"until {entry.expires_at:%Y-%m-%d %H:%M} UTC)",
@@ -324,6 +339,7 @@ class Core:
                         return cached.hit()
                 elif cached is not None and stale is None:
                     stale = cached.fact
+            guarded = src if self.is_guarded(src) else None
             try:
                 request = src.request(kind, ident)
                 if guarded is not None:
@@ -332,7 +348,7 @@ class Core:
                 fact = answer if isinstance(answer, Fact) else _parse(src, kind, ident, answer)
             except NotFound:
                 if key is not None:
-                    self._cache_set(key, _NOT_FOUND, *self.policy.not_found_expiry(utcnow()))
+                    yield CacheSet(key, NOT_FOUND, *self.policy.not_found_expiry(utcnow()))
                 raise
             except DlnufError as exc:
                 if session is not None and guarded is not None and _provider_failed(exc):
@@ -347,9 +363,8 @@ class Core:
             expires_at, stale_until = self.policy.expiry(kind, fact, now)
             fact = fact.with_provenance(expires_at=expires_at)
             if key is not None:
-                value = fact.model_dump_json().encode()
-                decoded = DecodedFact(kind, value, fact) if self._keeps_objects else None
-                self._cache_set(key, value, expires_at, stale_until, decoded)
+                value, decoded = self.codec.encode(kind, fact)
+                yield CacheSet(key, value, expires_at, stale_until, decoded)
             return fact
         if stale is not None and self.settings.stale_if_error:
             log.warning("serving a stale %s for %s: %s", kind.__name__, ident, last_error)
@@ -402,63 +417,6 @@ class Core:
                 log.info("%s: ping of %s inconclusive: %s", src.name, provider, exc)
             session.record_ping(src.name, provider, up)
         session.check(src.name, provider, kind)
-
-    # -- cache plumbing: a broken cache never breaks a lookup ------------------------------
-
-    def _cache_get(self, key: str) -> CacheEntry | None:
-        if self.cache is None:
-            return None
-        try:
-            return self.cache.get(key)
-        except Exception:
-            log.exception("cache read failed for %s", key)
-            return None
-
-    def _cache_set(
-        self,
-        key: str,
-        value: bytes,
-        expires_at: Any,
-        stale_until: Any,
-        decoded: DecodedFact[Any] | None = None,
-    ) -> None:
-        if self.cache is None:
-            return
-        try:
-            if decoded is not None:  # only for a cache that keeps_objects (see __init__)
-                self.cache.set(  # type: ignore[call-arg]
-                    key, value, expires_at=expires_at, stale_until=stale_until, decoded=decoded
-                )
-            else:
-                self.cache.set(key, value, expires_at=expires_at, stale_until=stale_until)
-        except Exception:
-            log.exception("cache write failed for %s", key)
-
-    def _decode(self, kind: type[F], entry: CacheEntry, key: str) -> DecodedFact[F] | None:
-        """The fact cached in ``entry``: decoded once, then reused while its bytes are equal."""
-        known = entry.decoded  # kept on the entry itself by an in-process cache
-        if known is not None and known.kind is kind:
-            checked: DecodedFact[F] = known
-            return checked
-        value = entry.value
-        known = self.decoded.get(key, kind, value)
-        if known is not None:
-            entry.remember(known)
-            return known
-        if value == _NOT_FOUND:
-            return None
-        try:
-            fact = kind.model_validate_json(value)
-        except (ValidationError, json.JSONDecodeError, ValueError):
-            # Written by another version of dlnuf, or damaged: forget it.
-            log.warning("dropping unreadable cache entry %s", key)
-            self.decoded.discard(key)
-            if self.cache is not None:
-                self.cache.delete(key)
-            return None
-        decoded = self.decoded.put(key, kind, value, fact)
-        entry.remember(decoded)
-        return decoded
 
 
 def _response(answer: httpx.Response | Fact, src: Source) -> httpx.Response:

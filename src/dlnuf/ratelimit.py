@@ -27,10 +27,17 @@ holds at most ``floor(limit * safety) + 1 <= limit`` requests, so a server that
 counts per sliding second or per minute never sees more than its quota. A burst
 ``b > 1`` lets ``b`` requests go back to back after an idle time and gives up that
 guarantee by up to ``b - 1`` requests.
+
+:class:`AsyncRateLimiter` is the asyncio twin that :class:`~dlnuf.AsyncClient`'s
+transport awaits (:func:`as_async_limiter` makes it): the memory limiter's twin
+calls it inline (a lock held for microseconds), the Redis one's runs the same Lua
+script through ``redis.asyncio`` (:class:`~dlnuf.ratelimit_redis.AsyncRedisRateLimiter`),
+any other limiter is called in a worker thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 import time
@@ -42,13 +49,17 @@ from typing import Protocol, runtime_checkable
 import httpx
 
 __all__ = [
+    "AsyncMemoryRateLimiter",
+    "AsyncRateLimiter",
     "MemoryRateLimiter",
     "PoolState",
     "Quota",
     "RateLimitHeaders",
     "RateLimiter",
     "SendWindow",
+    "ThreadedRateLimiter",
     "apply_headers",
+    "as_async_limiter",
     "block",
     "parse_rate_limit_headers",
     "reserve_slot",
@@ -99,6 +110,25 @@ class RateLimiter(Protocol):
 
     def penalize(self, quota: Quota, seconds: float) -> None:
         """Nobody in the pool sends before ``seconds`` from now (after a 429 / Retry-After)."""
+        ...
+
+
+@runtime_checkable
+class AsyncRateLimiter(Protocol):
+    """The asyncio twin of :class:`RateLimiter`: the same calls, awaited, never blocking
+    the event loop. It may also have the sync ``admit(quota)`` of an in-process
+    :class:`SendWindow` (never I/O)."""
+
+    async def reserve(self, quota: Quota, *, max_wait: float = math.inf) -> float:
+        """Book the next slot in ``quota.pool``; the seconds to wait before sending."""
+        ...
+
+    async def observe(self, quota: Quota, headers: httpx.Headers) -> None:
+        """Correct the pool from the ``RateLimit-*`` response headers."""
+        ...
+
+    async def penalize(self, quota: Quota, seconds: float) -> None:
+        """Nobody in the pool sends before ``seconds`` from now."""
         ...
 
 
@@ -276,6 +306,74 @@ class MemoryRateLimiter:
         with self._lock:
             state = self._pools.get(quota.pool, PoolState())
             self._pools[quota.pool] = block(state, self._clock() + seconds)
+
+
+    def async_twin(self) -> AsyncMemoryRateLimiter:
+        """The asyncio twin: the same pools, called inline."""
+        return AsyncMemoryRateLimiter(self)
+
+
+class AsyncMemoryRateLimiter:
+    """The twin of a :class:`MemoryRateLimiter`: the same pools (shared with the sync
+    clients of the process), called inline: its lock is held for microseconds and
+    never across I/O, so the event loop never waits on it."""
+
+    def __init__(self, limiter: MemoryRateLimiter) -> None:
+        self.sync = limiter
+        """The memory limiter this twin paces with."""
+
+    async def reserve(self, quota: Quota, *, max_wait: float = math.inf) -> float:
+        """Book the next slot in ``quota.pool``; the seconds to wait before sending."""
+        return self.sync.reserve(quota, max_wait=max_wait)
+
+    def admit(self, quota: Quota) -> float:
+        """See :meth:`MemoryRateLimiter.admit` (in memory, never I/O)."""
+        return self.sync.admit(quota)
+
+    async def observe(self, quota: Quota, headers: httpx.Headers) -> None:
+        """Correct the pool from the ``RateLimit-*`` response headers."""
+        self.sync.observe(quota, headers)
+
+    async def penalize(self, quota: Quota, seconds: float) -> None:
+        """Nobody in the pool sends before ``seconds`` from now."""
+        self.sync.penalize(quota, seconds)
+
+
+class ThreadedRateLimiter:
+    """The twin of any blocking :class:`RateLimiter` (your own): each call in a worker
+    thread. Its ``admit``, if any, is called inline (it must not do I/O)."""
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self.sync = limiter
+        """The blocking limiter this twin calls."""
+        admit = getattr(limiter, "admit", None)
+        if callable(admit):
+            self.admit = admit
+
+    async def reserve(self, quota: Quota, *, max_wait: float = math.inf) -> float:
+        """Book the next slot in ``quota.pool``; the seconds to wait before sending."""
+        return await asyncio.to_thread(lambda: self.sync.reserve(quota, max_wait=max_wait))
+
+    async def observe(self, quota: Quota, headers: httpx.Headers) -> None:
+        """Correct the pool from the ``RateLimit-*`` response headers."""
+        await asyncio.to_thread(self.sync.observe, quota, headers)
+
+    async def penalize(self, quota: Quota, seconds: float) -> None:
+        """Nobody in the pool sends before ``seconds`` from now."""
+        await asyncio.to_thread(self.sync.penalize, quota, seconds)
+
+
+def as_async_limiter(limiter: RateLimiter | AsyncRateLimiter) -> AsyncRateLimiter:
+    """The asyncio twin of ``limiter``: itself when it is one already (its ``reserve``
+    is a coroutine function), its own (``limiter.async_twin()``: memory inline, Redis
+    on ``redis.asyncio``), else a :class:`ThreadedRateLimiter`."""
+    if asyncio.iscoroutinefunction(getattr(limiter, "reserve", None)):
+        return limiter  # type: ignore[return-value]
+    twin = getattr(limiter, "async_twin", None)
+    if callable(twin):
+        made: AsyncRateLimiter = twin()
+        return made
+    return ThreadedRateLimiter(limiter)  # type: ignore[arg-type]
 
 
 class SendWindow:

@@ -18,6 +18,10 @@ built (with how to start Redis), :class:`~dlnuf.errors.UpstreamUnavailable` on a
 lost connection; with ``fallback="local"`` (or ``?fallback=local``), a
 :class:`~dlnuf.ratelimit.MemoryRateLimiter` paces this process meanwhile, with a
 warning.
+
+:class:`AsyncRedisRateLimiter` is the asyncio twin (what
+:class:`~dlnuf.AsyncClient` awaits): the same script through ``redis.asyncio``,
+sharing the sync limiter's settings, local fallback and view of whether Redis is down.
 """
 
 from __future__ import annotations
@@ -29,10 +33,10 @@ from typing import Any
 
 import httpx
 
-from .cache.redis import DOWN, RedisLink
+from .cache.redis import DOWN, AsyncRedisLink, RedisLink
 from .ratelimit import MemoryRateLimiter, Quota, RateLimitHeaders, parse_rate_limit_headers
 
-__all__ = ["KEY_PREFIX", "SCRIPT", "RedisRateLimiter"]
+__all__ = ["KEY_PREFIX", "SCRIPT", "AsyncRedisRateLimiter", "RedisRateLimiter"]
 
 KEY_PREFIX = "dlnuf:quota:"
 """The hash of pool ``p`` is ``dlnuf:quota:p``."""
@@ -190,9 +194,81 @@ class RedisRateLimiter:
     def __repr__(self) -> str:
         return f"RedisRateLimiter({self.link.url!r}, burst={self._burst}, safety={self._safety})"
 
-    def _run(self, op: str, quota: Quota, extra: list[Any]) -> Any:
+    def async_twin(self) -> AsyncRedisRateLimiter:
+        """The asyncio twin: the same pools through ``redis.asyncio``."""
+        return AsyncRedisRateLimiter(self)
+
+    def _args(self, op: str, quota: Quota, extra: list[Any]) -> tuple[list[str], list[str]]:
+        """The keys and arguments of :data:`SCRIPT` for one call."""
         now = self._clock() if self._clock is not None else None
         args = [op, _arg(now), _arg(quota.limit), _arg(quota.period), *map(_arg, extra)]
-        keys = [KEY_PREFIX + quota.pool]
+        return [KEY_PREFIX + quota.pool], args
+
+    def _run(self, op: str, quota: Quota, extra: list[Any]) -> Any:
+        keys, args = self._args(op, quota, extra)
         answer = self.link.call(lambda _: self._script(keys=keys, args=args), "rate limiter")
-        return answer.decode() if isinstance(answer, bytes) else answer
+        return _text(answer)
+
+
+class AsyncRedisRateLimiter:
+    """The asyncio twin of a :class:`RedisRateLimiter` (an
+    :class:`~dlnuf.ratelimit.AsyncRateLimiter`): the same pools, the same script,
+    through ``redis.asyncio``, so that :class:`~dlnuf.AsyncClient` never blocks its
+    event loop on Redis. Made from the sync limiter (``limiter.async_twin()``; the
+    client does it), whose ``burst``, ``safety``, clocks and local fallback it shares.
+    """
+
+    def __init__(self, limiter: RedisRateLimiter) -> None:
+        self.sync = limiter
+        """The sync limiter this twin shares its pools and settings with."""
+        self.link = AsyncRedisLink(limiter.link)
+        """The asyncio connection to Redis."""
+        self._script = self.link.client.register_script(SCRIPT)
+
+    async def reserve(self, quota: Quota, *, max_wait: float = math.inf) -> float:
+        """Book the next slot in ``quota.pool``; return the seconds to wait before sending."""
+        sync = self.sync
+        extra = [sync._burst, sync._safety, None if math.isinf(max_wait) else max_wait]
+        answer = await self._run("reserve", quota, extra)
+        if answer is DOWN:
+            return sync._local.reserve(quota, max_wait=max_wait)
+        return max(float(answer), 0.0)
+
+    def admit(self, quota: Quota) -> float:
+        """This process's own check at the moment of sending (in memory, never I/O)."""
+        return self.sync._local.admit(quota)
+
+    async def observe(self, quota: Quota, headers: httpx.Headers) -> None:
+        """Correct the pool from the ``RateLimit-*`` response headers (junk is ignored)."""
+        seen = parse_rate_limit_headers(headers, self.sync._wall_clock())
+        if seen == RateLimitHeaders():
+            return
+        extra = [seen.limit, seen.remaining, seen.reset_in]
+        if await self._run("observe", quota, extra) is DOWN:
+            self.sync._local.observe(quota, headers)
+
+    async def penalize(self, quota: Quota, seconds: float) -> None:
+        """Nobody in the pool, in any process, sends before ``seconds`` from now."""
+        if not math.isfinite(seconds) or seconds <= 0:
+            return
+        if await self._run("penalize", quota, [seconds]) is DOWN:
+            self.sync._local.penalize(quota, seconds)
+
+    async def aclose(self) -> None:
+        """Close this twin's connections (the sync limiter's are closed by its owner)."""
+        await self.link.aclose()
+
+    def __repr__(self) -> str:
+        return f"AsyncRedisRateLimiter({self.link.url!r})"
+
+    async def _run(self, op: str, quota: Quota, extra: list[Any]) -> Any:
+        keys, args = self.sync._args(op, quota, extra)
+
+        async def script(_: object) -> Any:
+            return await self._script(keys=keys, args=args)
+
+        return _text(await self.link.call(script, "rate limiter"))
+
+
+def _text(answer: Any) -> Any:
+    return answer.decode() if isinstance(answer, bytes) else answer

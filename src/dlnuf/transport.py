@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, cast
 
 import httpx
 from tenacity import (
@@ -46,7 +46,13 @@ from .errors import (
     UpstreamUnavailable,
 )
 from .httperrors import ErrorHook, error_from_response, seconds
-from .ratelimit import MemoryRateLimiter, Quota, RateLimiter
+from .ratelimit import (
+    AsyncRateLimiter,
+    MemoryRateLimiter,
+    Quota,
+    RateLimiter,
+    as_async_limiter,
+)
 
 __all__ = [
     "RETRY_STATUSES",
@@ -504,13 +510,21 @@ class _Core:
         Raises :class:`RateLimited` (nothing sent) when the pool is paused for
         longer than ``max_retry_wait``.
         """
+        longest = self.next_attempt(call)
+        return self.booked(call, self.limiter.reserve(call.quota, max_wait=longest), longest)
+
+    def next_attempt(self, call: _Call) -> float:
+        """Count an attempt; the longest wait for its slot that is accepted (raises when
+        the call gave up or ran out of time). :meth:`pace` without the booking."""
         call.attempt += 1
         if call.give_up is not None:
             raise call.give_up
         if call.remaining() <= 0:
             raise self.deadline_error(call)
-        longest = min(self.policy.max_wait, call.remaining())
-        wait = self.limiter.reserve(call.quota, max_wait=longest)
+        return min(self.policy.max_wait, call.remaining())
+
+    def booked(self, call: _Call, wait: float, longest: float) -> float:
+        """The limiter booked a slot ``wait`` seconds away: the seconds to sleep first."""
         self._refuse_longer(call, wait, longest)
         return wait if wait > 0 else self.admit(call)
 
@@ -547,21 +561,30 @@ class _Core:
 
     def received(self, call: _Call, response: httpx.Response) -> httpx.Response:
         """Feed the limiter, log, and return a 2xx response or raise the mapped error."""
-        elapsed = time.perf_counter() - call.started
         for hop in (*response.history, response):  # redirects count against the quota too
             self.limiter.observe(call.quota, hop.headers)
+        error, penalty = self.verdict(call, response)
+        if error is None:
+            return response
+        if penalty is not None:
+            self.limiter.penalize(call.quota, penalty)
+        raise error
+
+    def verdict(
+        self, call: _Call, response: httpx.Response
+    ) -> tuple[UpstreamError | None, float | None]:
+        """Log the answer: no error for a 2xx, else the mapped error and how long its
+        pool pauses (``None``: no pause). :meth:`received` without the limiter."""
+        elapsed = time.perf_counter() - call.started
         logger.debug(
             "%s %s -> %d (%s, attempt %d, %.3f s)",
             call.request.method, call.request.url.path, response.status_code,
             call.source, call.attempt, elapsed,
         )
         if response.is_success:
-            return response
+            return None, None
         error = error_from_response(response, call.source, self.errors.get(call.source))
-        penalty = self.policy.penalty(error, call.attempt)
-        if penalty is not None:
-            self.limiter.penalize(call.quota, penalty)
-        raise error
+        return error, self.policy.penalty(error, call.attempt)
 
     def failed(self, call: _Call, exc: httpx.HTTPError) -> UpstreamError:
         """Log a failure without a response and map it (a timeout that hit the deadline
@@ -720,20 +743,31 @@ class SyncTransport(Closing):
 
 
 class AsyncTransport:
-    """The asyncio twin of :class:`SyncTransport` (same decisions, awaited I/O)."""
+    """The asyncio twin of :class:`SyncTransport` (same decisions, awaited I/O).
+
+    The limiter is awaited through its asyncio twin (``limiter`` may be a
+    :class:`~dlnuf.ratelimit.RateLimiter`, whose twin is made with
+    :func:`~dlnuf.ratelimit.as_async_limiter`, or an
+    :class:`~dlnuf.ratelimit.AsyncRateLimiter`): a Redis limiter never blocks the loop.
+    """
 
     def __init__(
         self,
         settings: Settings,
         *,
-        limiter: RateLimiter | None = None,
+        limiter: RateLimiter | AsyncRateLimiter | None = None,
         mounts: Mapping[str, httpx.MockTransport] | None = None,
         http_client: httpx.AsyncClient | None = None,
         errors: Mapping[str, ErrorHook] | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         _check_client_args(mounts, http_client)
-        self._core = _Core(settings, limiter, errors=errors)
+        given = limiter if limiter is not None else MemoryRateLimiter()
+        self._limiter = as_async_limiter(given)
+        """The limiter awaited (the twin of the one given)."""
+        self._own_twin = self._limiter is not cast(object, given)
+        self._core = _Core(settings, given, errors=errors)  # type: ignore[arg-type]
+        self._core._admit = getattr(self._limiter, "admit", None)
         self._owns_client = http_client is None
         self._client = http_client or httpx.AsyncClient(
             mounts={url: transport for url, transport in (mounts or {}).items()}
@@ -741,8 +775,8 @@ class AsyncTransport:
         self._sleep = sleep or asyncio.sleep
 
     @property
-    def limiter(self) -> RateLimiter:
-        """The rate limiter pacing this transport."""
+    def limiter(self) -> RateLimiter | AsyncRateLimiter:
+        """The rate limiter pacing this transport (as given)."""
         return self._core.limiter
 
     async def send(
@@ -770,7 +804,9 @@ class AsyncTransport:
         return response
 
     async def _attempt(self, call: _Call) -> httpx.Response:
-        wait = self._core.pace(call)
+        longest = self._core.next_attempt(call)
+        booked = await self._limiter.reserve(call.quota, max_wait=longest)
+        wait = self._core.booked(call, booked, longest)
         while wait > 0:
             await self._sleep(wait)
             wait = self._core.admit(call)
@@ -792,10 +828,21 @@ class AsyncTransport:
                 self._core.redirect, call, response, len(history)
             ) if call.check_url is not None else self._core.redirect(call, response, len(history))
             if following is None:
-                return self._core.received(call, response)
+                return await self._received(call, response)
             history.append(response)
             request = following
         raise error  # outside the except block: the httpx exception is not chained
+
+    async def _received(self, call: _Call, response: httpx.Response) -> httpx.Response:
+        """:meth:`_Core.received`, the limiter awaited."""
+        for hop in (*response.history, response):  # redirects count against the quota too
+            await self._limiter.observe(call.quota, hop.headers)
+        error, penalty = self._core.verdict(call, response)
+        if error is None:
+            return response
+        if penalty is not None:
+            await self._limiter.penalize(call.quota, penalty)
+        raise error
 
     async def _read(
         self, call: _Call, request: httpx.Request, history: list[httpx.Response]
@@ -812,9 +859,14 @@ class AsyncTransport:
             await response.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP client if this transport created it."""
+        """Close the HTTP client if this transport created it, and the limiter's twin
+        if this transport made one (the limiter given is closed by its owner)."""
         if self._owns_client:
             await self._client.aclose()
+        if self._own_twin:
+            close = getattr(self._limiter, "aclose", None)
+            if close is not None:
+                await close()
 
     async def __aenter__(self) -> Self:
         return self

@@ -1,7 +1,10 @@
 """Caches of facts: the protocol, the memory and SQLite backends, the expiry policy.
 
 :func:`open_cache` turns a cache URL (``Settings.cache``, ``$DLNUF_CACHE``,
-``dlnuf --cache``) into a backend.
+``dlnuf --cache``) into a backend. Every backend has an asyncio twin
+(:class:`AsyncCache`, made by :func:`as_async`) that :class:`~dlnuf.AsyncClient`
+awaits: the memory cache inline, SQLite in worker threads, Redis on
+``redis.asyncio`` (:class:`~dlnuf.cache.redis.AsyncRedisCache`).
 """
 
 from __future__ import annotations
@@ -11,17 +14,22 @@ import os
 from pathlib import Path
 
 from ..errors import ConfigurationError
-from .base import Cache, CacheEntry, cache_key
+from .aio import AsyncMemoryCache, ThreadedCache, as_async
+from .base import AsyncCache, Cache, CacheEntry, cache_key
 from .memory import MemoryCache
 from .policy import CachePolicy
 from .sqlite import SQLiteCache
 
 __all__ = [
+    "AsyncCache",
+    "AsyncMemoryCache",
     "Cache",
     "CacheEntry",
     "CachePolicy",
     "MemoryCache",
     "SQLiteCache",
+    "ThreadedCache",
+    "as_async",
     "cache_key",
     "cache_target",
     "default_cache_path",

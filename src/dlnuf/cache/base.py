@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Cache", "CacheEntry", "cache_key", "timestamp"]
+__all__ = ["AsyncCache", "Cache", "CacheEntry", "cache_key", "timestamp"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,35 @@ class Cache(Protocol):
 
     def close(self) -> None:
         """Release connections and files."""
+        ...
+
+
+@runtime_checkable
+class AsyncCache(Protocol):
+    """The asyncio twin of :class:`Cache`: the same calls, awaited, never blocking the
+    event loop (:class:`~dlnuf.AsyncClient` uses one; see :func:`dlnuf.cache.as_async`)."""
+
+    async def get(self, key: str) -> CacheEntry | None:
+        """The entry under ``key``, or ``None``."""
+        ...
+
+    async def set(
+        self, key: str, value: bytes, *, expires_at: datetime, stale_until: datetime
+    ) -> None:
+        """Store ``value`` under ``key``."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Forget ``key`` (no error if absent)."""
+        ...
+
+    async def clear(self) -> None:
+        """Forget everything."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release the connections this twin opened (not those of the sync cache it
+        was made from: closing that one is its owner's job)."""
         ...
 
 

@@ -12,6 +12,7 @@ from cachetools import TLRUCache
 
 from .._closing import Closing
 from ..errors import ConfigurationError
+from .aio import AsyncMemoryCache
 from .base import CacheEntry, timestamp
 
 __all__ = ["MemoryCache"]
@@ -94,6 +95,10 @@ class MemoryCache(Closing):
         with self._lock:
             self._closed = True
             self._data.clear()
+
+    def async_twin(self) -> AsyncMemoryCache:
+        """The asyncio twin: the same entries, called inline (see :mod:`dlnuf.cache.aio`)."""
+        return AsyncMemoryCache(self)
 
     def __repr__(self) -> str:
         return f"MemoryCache(maxsize={self.maxsize})"

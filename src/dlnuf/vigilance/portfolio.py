@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._closing import Closing
 from ..cache.policy import PARIS
+from ..drivers import refresh_async, refresh_sync
 from ..errors import ConfigurationError
 from ..facts.base import Fact, utcnow
 from ..identifiers import Siret, parse_siret_or_siren
@@ -25,7 +26,7 @@ from .csvio import read_suppliers, write_suppliers
 from .due import due_pieces
 from .lock import RunLock
 from .model import DEFAULT_VALIDITY_DAYS, Change, Check, DuePiece, Supplier, kinds_named
-from .refresh import Refresher, RefreshReport, run_async, run_sync
+from .refresh import Refresher, RefreshReport
 from .store import PortfolioStore, default_portfolio_path
 
 if TYPE_CHECKING:
@@ -254,7 +255,7 @@ class Portfolio(PortfolioBase):
             raise ConfigurationError("Portfolio needs a dlnuf.Client; use AsyncPortfolio with "
                                      "an AsyncClient")
         with self._lock:
-            return run_sync(self._refresher(within, watch), self.client)
+            return refresh_sync(self._refresher(within, watch), self.client)
 
 
 class AsyncPortfolio(PortfolioBase):
@@ -269,4 +270,4 @@ class AsyncPortfolio(PortfolioBase):
             raise ConfigurationError("AsyncPortfolio needs a dlnuf.AsyncClient; use Portfolio "
                                      "with a Client")
         with self._lock:
-            return await run_async(self._refresher(within, watch), self.client)
+            return await refresh_async(self._refresher(within, watch), self.client)

@@ -1,8 +1,9 @@
 """``refresh``: fetch what is due, pool by pool at the quota, and archive the proof.
 
 :class:`Refresher` plans a run and records its answers (no network I/O of its
-own); :func:`run_sync` and :func:`run_async` drive it with a :class:`~dlnuf.Client`
-or an :class:`~dlnuf.AsyncClient`. Work is grouped by quota pool, each pool
+own); :func:`dlnuf.drivers.refresh_sync` and :func:`dlnuf.drivers.refresh_async`
+drive it with a :class:`~dlnuf.Client` or an :class:`~dlnuf.AsyncClient`. Work is
+grouped by quota pool, each pool
 drained by a few workers that the client's rate limiter paces: the run lasts
 about as long as its busiest pool needs (the DGFIP attestation pool, 5/min), the
 other pools work meanwhile, and nothing is sent in bursts. Each answer is
@@ -13,12 +14,10 @@ ago is not fetched again, whatever it said).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import math
 import threading
 from collections import deque
-from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -40,10 +39,9 @@ from .due import due_pieces
 from .model import WATCHED_KINDS, Change, Check, CheckStatus, DuePiece, kind_named
 
 if TYPE_CHECKING:
-    from ..client import AsyncClient, Client
     from .portfolio import PortfolioBase
 
-__all__ = ["RefreshReport", "Refresher", "Task", "run_async", "run_sync"]
+__all__ = ["Answer", "RefreshReport", "Refresher", "Task"]
 
 _CHECKED = "_checked:"
 """Prefix of the observation recording when a watched kind was last read."""
@@ -304,82 +302,6 @@ class Refresher:
 def _document(fact: Fact) -> Document | None:
     document = getattr(fact, "document", None)
     return document if isinstance(document, Document) else None
-
-
-def run_sync(refresher: Refresher, client: Client) -> RefreshReport:
-    """Run the plan with the blocking client: a few threads per quota pool."""
-    pools = refresher.plan()
-
-    def one(task: Task) -> None:
-        try:
-            answer = refresher.answered(task, client.get(task.ident, task.kind), None)
-        except DlnufError as exc:
-            answer = refresher.answered(task, None, exc)
-        if answer is None:
-            return
-        content = None
-        if answer.document is not None:
-            try:
-                content = client.fetch_document(answer.document)
-            except DlnufError as exc:
-                refresher.failed(task, exc)
-        refresher.record(task, answer.fact, answer.missing, content)
-
-    def drain(queue: deque[Task], lock: threading.Lock) -> None:
-        while True:
-            with lock:
-                if not queue:
-                    return
-                task = queue.popleft()
-            if not refresher.skip(task):
-                one(task)
-
-    threads: list[threading.Thread] = []
-    for pool, queue in pools.items():
-        lock = threading.Lock()
-        for _ in range(refresher.workers(pool, len(queue))):
-            thread = threading.Thread(target=drain, args=(queue, lock), daemon=True,
-                                      name=f"dlnuf-watch-{pool}")
-            thread.start()
-            threads.append(thread)
-    for thread in threads:
-        thread.join()
-    return refresher.finish()
-
-
-async def run_async(refresher: Refresher, client: AsyncClient) -> RefreshReport:
-    """Run the plan with the asyncio client: a few tasks per quota pool (the portfolio's
-    file is read and written off the event loop)."""
-    pools = await asyncio.to_thread(refresher.plan)
-
-    async def one(task: Task) -> None:
-        try:
-            answer = refresher.answered(task, await client.get(task.ident, task.kind), None)
-        except DlnufError as exc:
-            answer = refresher.answered(task, None, exc)
-        if answer is None:
-            return
-        content = None
-        if answer.document is not None:
-            try:
-                content = await client.fetch_document(answer.document)
-            except DlnufError as exc:
-                refresher.failed(task, exc)
-        await asyncio.to_thread(refresher.record, task, answer.fact, answer.missing, content)
-
-    async def drain(queue: deque[Task]) -> None:
-        while queue:
-            task = queue.popleft()
-            if not refresher.skip(task):
-                await one(task)
-
-    workers: list[Awaitable[None]] = [
-        drain(queue)
-        for pool, queue in pools.items()
-        for _ in range(refresher.workers(pool, len(queue)))
-    ]
-    await asyncio.gather(*workers)
-    return await asyncio.to_thread(refresher.finish)
 
 
 def _stale(task: Task) -> DlnufError:
