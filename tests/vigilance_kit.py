@@ -45,6 +45,8 @@ def settings(**changes: Any) -> Settings:
         "sources": ("api_entreprise",), "api_entreprise_token": TOKEN,
         "recipient": "13002526500013", "context": "Vigilance", "object": "Contrats 2026",
         "authenticated": True, "cache": None, "retries": 0,
+        # the fake serves the documents in-process: no DNS lookup of the real storage host
+        "document_urls": "https",
     }
     values.update(changes)
     return Settings(**values)
