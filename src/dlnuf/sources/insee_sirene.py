@@ -308,7 +308,11 @@ def read_establishment(siret: Siret, etab: dict[str, Any], provenance: Provenanc
         closing_date=None if active else _closing_date(periods),
         legal_unit_active=unit.get("etatAdministratifUniteLegale") != "C",
         is_head_office=r.flag("is_head_office", etab.get("etablissementSiege")),
-        head_office_siret=siret_or_none(f"{siret.siren}{nic_siege}") if nic_siege else None,
+        head_office_siret=(
+            None if not nic_siege
+            else siret if nic_siege == siret[9:]  # the head office itself: no second parse
+            else siret_or_none(f"{siret[:9]}{nic_siege}")
+        ),
         ess=r.flag("ess", unit.get("economieSocialeSolidaireUniteLegale")),
         rna=rna_or_none(rna),
         is_sole_trader=legal_form == SOLE_TRADER_FORM,
