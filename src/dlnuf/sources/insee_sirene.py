@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from functools import partial
 from typing import Any, ClassVar
 
 import httpx
@@ -151,17 +152,31 @@ class InseeSirene(SireneSource):
 
         An entry that is not about a SIRET asked, or that cannot be read, is left out.
         """
-        asked = {establishment_siret(self.name, kind, i) for i in idents}
+        asked: dict[str, Siret] = {}
+        for ident in idents:
+            siret = establishment_siret(self.name, kind, ident)
+            asked[siret] = siret
         body = json_object(response, self.name)
         etabs = body.get("etablissements")
         if not isinstance(etabs, list):
             raise unexpected(response, self.name, "a search without an 'etablissements' list")
+        endpoint = _endpoint(response)  # one answer, one endpoint: read once, not per row
         found: dict[Siret, Fact] = {}
         for etab in etabs:
-            if not isinstance(etab, dict) or siret_or_none(etab.get("siret")) not in asked:
+            if not isinstance(etab, dict):
                 continue
+            raw = etab.get("siret")
+            # An entry about a SIRET asked is that SIRET (parsed already), else left out.
+            siret = asked.get(raw) if isinstance(raw, str) else None
+            if siret is None:
+                siret = asked.get(siret_or_none(raw) or "")  # asked, written another way
+                if siret is None:
+                    continue
             try:
-                identity = self._read(etab, response)
+                identity = or_unexpected(
+                    response, self.name, "an establishment",
+                    partial(_read_one, self.name, siret, etab, endpoint),
+                )
             except UnexpectedPayload:
                 continue
             found[identity.siret] = identity
@@ -249,6 +264,22 @@ def _address(r: Reader, raw: dict[str, Any], name: str | None) -> Address:
         "country_code": get("codePaysEtranger"),
     }
     return build_address(r, fields, name=name, name_withheld="legal_name" in r.withheld)
+
+
+def _endpoint(response: httpx.Response) -> str:
+    """What :func:`~dlnuf.sources._parse.make_provenance` records as the endpoint."""
+    return make_provenance("", response).endpoint
+
+
+def _read_one(source: str, siret: Siret, etab: dict[str, Any], endpoint: str) -> Identity:
+    """One entry of a batch answer about ``siret`` (validated when it was asked)."""
+    provenance = Provenance(
+        source=source,
+        endpoint=endpoint,
+        updated_at=iso_datetime(etab.get("dateDernierTraitementEtablissement")),
+        public=True,
+    )
+    return read_establishment(siret, etab, provenance)
 
 
 def _map(source: str, etab: dict[str, Any], response: httpx.Response) -> Identity:
