@@ -167,11 +167,12 @@ class InseeSirene(SireneSource):
                 continue
             raw = etab.get("siret")
             # An entry about a SIRET asked is that SIRET (parsed already), else left out.
-            siret = asked.get(raw) if isinstance(raw, str) else None
-            if siret is None:
-                siret = asked.get(siret_or_none(raw) or "")  # asked, written another way
-                if siret is None:
+            found_siret = asked.get(raw) if isinstance(raw, str) else None
+            if found_siret is None:
+                found_siret = asked.get(siret_or_none(raw) or "")  # written another way
+                if found_siret is None:
                     continue
+            siret = found_siret
             try:
                 identity = or_unexpected(
                     response, self.name, "an establishment",
