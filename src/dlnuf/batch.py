@@ -271,13 +271,28 @@ def fetch_batch(
             response = yield Fetch(source, request, quota)
         except NotFound:
             break  # INSEE answers 404 when none of the SIRETs (left) exists
-        page = source.parse_many(kind, sirets, response)
-        new = page.keys() - found.keys()
-        found.update(page)
-        if not isinstance(source, PagedBatchSource) or not new or len(found) >= len(sirets):
-            break  # one page; never loop on a cursor that brings nothing new
-        cursor = source.next_cursor(response)
+        try:
+            page = source.parse_many(kind, sirets, response)
+            new = page.keys() - found.keys()
+            found.update(page)
+            if not isinstance(source, PagedBatchSource) or not new or len(found) >= len(sirets):
+                break  # one page; never loop on a cursor that brings nothing new
+            cursor = source.next_cursor(response)
+        finally:
+            _release(response)
     return found
+
+
+_READ = httpx.ByteStream(b"")
+
+
+def _release(response: httpx.Response) -> None:
+    """Break the cycle between a read response and its stream (httpx binds them to each
+    other): the response and its body, a megabyte for 1,000 establishments, are then
+    freed as soon as they are dropped, not by a later full collection of the cycle
+    collector (which ``many()`` spaces out, see :class:`_FullCollections`)."""
+    if response.is_closed:
+        response.stream = _READ
 
 
 def ask_local_batch(
