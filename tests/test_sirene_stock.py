@@ -213,6 +213,24 @@ def test_many_answers_by_joins_not_point_queries(stock: StockSummary) -> None:
     assert found.model_dump(exclude={"provenance"}) == single.model_dump(exclude={"provenance"})
 
 
+def test_joins_from_several_threads_at_once_answer_as_one_at_a_time(
+    stock: StockSummary,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    sirets = [Siret(s) for s in all_sirets(stock)]
+    slices = [sirets[i::4] for i in range(4)]
+    source = SireneStock(folder=stock.folder)
+    one_at_a_time = [source.answer_many(dlnuf.Identity, part) for part in slices]
+    with ThreadPoolExecutor(4) as pool:
+        side_by_side = list(pool.map(lambda p: source.answer_many(dlnuf.Identity, p), slices))
+    assert [set(r) for r in side_by_side] == [set(p) for p in slices]
+    def facts(answers: list[dict[Siret, Fact]]) -> list[dict[Siret, Any]]:
+        return [{s: f.model_dump(exclude={"provenance"}) for s, f in a.items()} for a in answers]
+
+    assert facts(side_by_side) == facts(one_at_a_time)
+
+
 def test_many_in_the_async_client(stock: StockSummary) -> None:
     sirets = all_sirets(stock)[:700]
     source = CountingStock(folder=stock.folder)

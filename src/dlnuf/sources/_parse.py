@@ -357,6 +357,10 @@ _LINE_PARTS = (
     "special_distribution", "postal_code", "city", "cedex_code", "cedex_label", "country",
 )
 _LINE_FIELDS = frozenset(f"address.{part}" for part in _LINE_PARTS)
+_ADDRESS_PATHS = {
+    part: f"address.{part}" for part in (*_LINE_PARTS, "city_code", "country_code")
+}
+"""The withheld path of each field read (built once, not for each address)."""
 
 
 def build_address(
@@ -376,7 +380,7 @@ def build_address(
     """
 
     def text(field: str) -> str | None:
-        return reader.text(f"address.{field}", raw.get(field))
+        return reader.text(_ADDRESS_PATHS[field], raw.get(field))
 
     # Read in the order of the fields (the withheld ones are recorded in that order), and
     # built once: the postal lines are composed from the values read, as Address.street

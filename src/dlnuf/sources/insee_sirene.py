@@ -245,25 +245,28 @@ def _legal_name(r: Reader, unit: dict[str, Any]) -> str | None:
     return person_name(first, usage, birth)
 
 
-def _address(r: Reader, raw: dict[str, Any], name: str | None) -> Address:
-    def get(key: str) -> Any:
-        return raw.get(f"{key}Etablissement")
+_ADDRESS_KEYS = (
+    ("number", "numeroVoieEtablissement"),
+    ("repetition", "indiceRepetitionEtablissement"),
+    ("street_type", "typeVoieEtablissement"),
+    ("street_name", "libelleVoieEtablissement"),
+    ("complement", "complementAdresseEtablissement"),
+    ("special_distribution", "distributionSpecialeEtablissement"),
+    ("postal_code", "codePostalEtablissement"),
+    ("city", "libelleCommuneEtablissement"),
+    ("city_code", "codeCommuneEtablissement"),
+    ("cedex_code", "codeCedexEtablissement"),
+    ("cedex_label", "libelleCedexEtablissement"),
+    ("country", "libellePaysEtrangerEtablissement"),
+    ("country_code", "codePaysEtrangerEtablissement"),
+)
+"""Each :class:`Address` field and the API's name of its value."""
 
-    fields: dict[str, Any] = {
-        "number": get("numeroVoie"),
-        "repetition": get("indiceRepetition"),
-        "street_type": get("typeVoie"),
-        "street_name": get("libelleVoie"),
-        "complement": get("complementAdresse"),
-        "special_distribution": get("distributionSpeciale"),
-        "postal_code": get("codePostal"),
-        "city": get("libelleCommune") or get("libelleCommuneEtranger"),
-        "city_code": get("codeCommune"),
-        "cedex_code": get("codeCedex"),
-        "cedex_label": get("libelleCedex"),
-        "country": get("libellePaysEtranger"),
-        "country_code": get("codePaysEtranger"),
-    }
+
+def _address(r: Reader, raw: dict[str, Any], name: str | None) -> Address:
+    fields: dict[str, Any] = {field: raw.get(key) for field, key in _ADDRESS_KEYS}
+    if not fields["city"]:
+        fields["city"] = raw.get("libelleCommuneEtrangerEtablissement")
     return build_address(r, fields, name=name, name_withheld="legal_name" in r.withheld)
 
 

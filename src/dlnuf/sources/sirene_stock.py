@@ -78,9 +78,9 @@ COPY_FILE = "sirene_stock.duckdb"
 ENV_DIR = "DLNUF_SIRENE_STOCK_DIR"
 ENV_MAX_AGE = "DLNUF_SIRENE_STOCK_MAX_AGE"
 BATCH_SIZE = 25_000
-"""SIRETs per query in ``many()``: each query scans the files once (~1 s for 5 million
-establishments), so fewer, larger joins are cheaper; ``many()`` holds twice this many
-unanswered lines."""
+"""SIRETs per query in ``many()``: each query scans the SIRET column once (the sorted
+copy; the Parquet files are scanned in full), so fewer, larger joins are cheaper;
+``many()`` holds twice this many unanswered lines."""
 POOL = Quota("sirene_stock", 1_000_000, 1.0)
 """Never paced (nothing upstream); present because every source names a pool."""
 
@@ -202,7 +202,8 @@ class SireneStock:
     ``folder`` (else ``DLNUF_SIRENE_STOCK_DIR``) holds the two files; ``max_age`` (a
     :class:`~datetime.timedelta` or days; else ``DLNUF_SIRENE_STOCK_MAX_AGE``) is the
     age above which the stock defers to the next source. ``use_copy=False`` ignores
-    the sorted copy. Safe to share between threads (one query at a time).
+    the sorted copy. Safe to share between threads (point queries one at a time; the
+    joins of :meth:`answer_many` side by side, each on a cursor of its own).
     """
 
     name: ClassVar[str] = "sirene_stock"
@@ -303,35 +304,41 @@ class SireneStock:
             return {}
         sirets = list(asked)
         with self._lock, self._reading():
-            con = self._open()
             provenance = self._provenance()
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE ask AS SELECT unnest($1::VARCHAR[]) AS siret",
-                [sirets],
-            )
-            if self._table == "stock":
-                # The join reads the SIRET column only; the rows found are then read by
-                # position. Joining on every column scans all of them in full each time:
-                # measured 29 us of CPU per SIRET asked, 20 this way (25,000 per query,
-                # 5 million establishments).
-                sql = (
-                    f"SELECT {_QUOTED} FROM stock WHERE rowid IN "
-                    "(SELECT rowid FROM stock SEMI JOIN ask USING (siret))"
+            # A connection of its own (a cursor: same database, its own temporary
+            # table): the next batch's join runs in DuckDB, without the GIL, while this
+            # one's rows are read in Python.
+            con = self._open().cursor()
+            table = self._table
+        try:
+            with self._reading(locked=False):
+                con.execute(
+                    "CREATE TEMP TABLE ask AS SELECT unnest($1::VARCHAR[]) AS siret", [sirets]
                 )
-            else:
-                sql = (
-                    f"SELECT {_SELECT} FROM etab e SEMI JOIN ask ON ask.siret = e.siret "
-                    "LEFT JOIN unit u ON u.siren = e.siren"
-                )
-            found: dict[Siret, Fact] = {}
-            cursor = con.execute(sql)
-            # Read in chunks: rows are turned into facts and dropped as they come.
-            while rows := cursor.fetchmany(_CHUNK):
-                for row in rows:
-                    identity = self._read(row, provenance, asked)
-                    if identity is not None:
-                        found[identity.siret] = identity
-            con.execute("DROP TABLE ask")
+                if table == "stock":
+                    # The join reads the SIRET column only; the rows found are then read
+                    # by position. Joining on every column scans all of them in full each
+                    # time: measured 29 us of CPU per SIRET asked, 20 this way (25,000 per
+                    # query, 5 million establishments).
+                    sql = (
+                        f"SELECT {_QUOTED} FROM stock WHERE rowid IN "
+                        "(SELECT rowid FROM stock SEMI JOIN ask USING (siret))"
+                    )
+                else:
+                    sql = (
+                        f"SELECT {_SELECT} FROM etab e SEMI JOIN ask ON ask.siret = e.siret "
+                        "LEFT JOIN unit u ON u.siren = e.siren"
+                    )
+                found: dict[Siret, Fact] = {}
+                cursor = con.execute(sql)
+                # Read in chunks: rows are turned into facts and dropped as they come.
+                while rows := cursor.fetchmany(_CHUNK):
+                    for row in rows:
+                        identity = self._read(row, provenance, asked)
+                        if identity is not None:
+                            found[identity.siret] = identity
+        finally:
+            con.close()  # its temporary table goes with it
         return found
 
     @property
@@ -410,21 +417,31 @@ class SireneStock:
     # -- internals ------------------------------------------------------------------------
 
     @contextmanager
-    def _reading(self) -> Iterator[None]:
-        """Turn a DuckDB failure into :class:`StockUnreadable` (and reopen next time)."""
+    def _reading(self, *, locked: bool = True) -> Iterator[None]:
+        """Turn a DuckDB failure into :class:`StockUnreadable` (and reopen next time).
+
+        ``locked``: whether the caller holds the lock (else it is taken to drop the
+        connection)."""
         duckdb = _duckdb()
         try:
             yield
         except duckdb.Error as exc:
-            if self._con is not None:
-                self._con.close()
-                self._con = None
+            if locked:
+                self._drop_connection()
+            else:
+                with self._lock:
+                    self._drop_connection()
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise StockUnreadable(
                 f"{self.name} cannot read the stock in {self.folder}: {first}; fetch it "
                 "again with `dlnuf stock download`",
                 source=self.name,
             ) from None
+
+    def _drop_connection(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
 
     def _views(self, con: Any) -> None:
         con.execute(
