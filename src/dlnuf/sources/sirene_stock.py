@@ -202,8 +202,7 @@ class SireneStock:
     ``folder`` (else ``DLNUF_SIRENE_STOCK_DIR``) holds the two files; ``max_age`` (a
     :class:`~datetime.timedelta` or days; else ``DLNUF_SIRENE_STOCK_MAX_AGE``) is the
     age above which the stock defers to the next source. ``use_copy=False`` ignores
-    the sorted copy. Safe to share between threads (point queries one at a time; the
-    joins of :meth:`answer_many` side by side, each on a cursor of its own).
+    the sorted copy. Safe to share between threads (one query at a time).
     """
 
     name: ClassVar[str] = "sirene_stock"
@@ -304,41 +303,35 @@ class SireneStock:
             return {}
         sirets = list(asked)
         with self._lock, self._reading():
+            con = self._open()
             provenance = self._provenance()
-            # A connection of its own (a cursor: same database, its own temporary
-            # table): the next batch's join runs in DuckDB, without the GIL, while this
-            # one's rows are read in Python.
-            con = self._open().cursor()
-            table = self._table
-        try:
-            with self._reading(locked=False):
-                con.execute(
-                    "CREATE TEMP TABLE ask AS SELECT unnest($1::VARCHAR[]) AS siret", [sirets]
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE ask AS SELECT unnest($1::VARCHAR[]) AS siret",
+                [sirets],
+            )
+            if self._table == "stock":
+                # The join reads the SIRET column only; the rows found are then read by
+                # position. Joining on every column scans all of them in full each time:
+                # measured 29 us of CPU per SIRET asked, 20 this way (25,000 per query,
+                # 5 million establishments).
+                sql = (
+                    f"SELECT {_QUOTED} FROM stock WHERE rowid IN "
+                    "(SELECT rowid FROM stock SEMI JOIN ask USING (siret))"
                 )
-                if table == "stock":
-                    # The join reads the SIRET column only; the rows found are then read
-                    # by position. Joining on every column scans all of them in full each
-                    # time: measured 29 us of CPU per SIRET asked, 20 this way (25,000 per
-                    # query, 5 million establishments).
-                    sql = (
-                        f"SELECT {_QUOTED} FROM stock WHERE rowid IN "
-                        "(SELECT rowid FROM stock SEMI JOIN ask USING (siret))"
-                    )
-                else:
-                    sql = (
-                        f"SELECT {_SELECT} FROM etab e SEMI JOIN ask ON ask.siret = e.siret "
-                        "LEFT JOIN unit u ON u.siren = e.siren"
-                    )
-                found: dict[Siret, Fact] = {}
-                cursor = con.execute(sql)
-                # Read in chunks: rows are turned into facts and dropped as they come.
-                while rows := cursor.fetchmany(_CHUNK):
-                    for row in rows:
-                        identity = self._read(row, provenance, asked)
-                        if identity is not None:
-                            found[identity.siret] = identity
-        finally:
-            con.close()  # its temporary table goes with it
+            else:
+                sql = (
+                    f"SELECT {_SELECT} FROM etab e SEMI JOIN ask ON ask.siret = e.siret "
+                    "LEFT JOIN unit u ON u.siren = e.siren"
+                )
+            found: dict[Siret, Fact] = {}
+            cursor = con.execute(sql)
+            # Read in chunks: rows are turned into facts and dropped as they come.
+            while rows := cursor.fetchmany(_CHUNK):
+                for row in rows:
+                    identity = self._read(row, provenance, asked)
+                    if identity is not None:
+                        found[identity.siret] = identity
+            con.execute("DROP TABLE ask")
         return found
 
     @property
@@ -417,31 +410,21 @@ class SireneStock:
     # -- internals ------------------------------------------------------------------------
 
     @contextmanager
-    def _reading(self, *, locked: bool = True) -> Iterator[None]:
-        """Turn a DuckDB failure into :class:`StockUnreadable` (and reopen next time).
-
-        ``locked``: whether the caller holds the lock (else it is taken to drop the
-        connection)."""
+    def _reading(self) -> Iterator[None]:
+        """Turn a DuckDB failure into :class:`StockUnreadable` (and reopen next time)."""
         duckdb = _duckdb()
         try:
             yield
         except duckdb.Error as exc:
-            if locked:
-                self._drop_connection()
-            else:
-                with self._lock:
-                    self._drop_connection()
+            if self._con is not None:
+                self._con.close()
+                self._con = None
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise StockUnreadable(
                 f"{self.name} cannot read the stock in {self.folder}: {first}; fetch it "
                 "again with `dlnuf stock download`",
                 source=self.name,
             ) from None
-
-    def _drop_connection(self) -> None:
-        if self._con is not None:
-            self._con.close()
-            self._con = None
 
     def _views(self, con: Any) -> None:
         con.execute(
