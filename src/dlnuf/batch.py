@@ -348,7 +348,9 @@ class _FullCollections:
 
     def __init__(self, every: int) -> None:
         self.every = every
-        self._lock = threading.Lock()
+        # Reentrant: a plan dropped in a cycle is finalized by a collection, which may
+        # start inside hold() or release() of the same thread (any allocation can).
+        self._lock = threading.RLock()
         self._runs = 0
         self._saved: tuple[int, int, int] | None = None
         self._raised: tuple[int, int, int] | None = None
