@@ -293,6 +293,13 @@ def render(result: dict[str, Any]) -> str:
         lines.append(
             f"| {int(n):,} | {g['min_s']} s | {g['median_s']} s | {g['max_rss_mb']:.0f} MB |"
         )
+    lines += [
+        "",
+        "Run it with `python benchmarks/bench_stock.py` (every figure; the stock is made "
+        "in `$DLNUF_BENCH_STOCK` when missing), `--quick` (a 100,000-establishment stock), "
+        "or one figure: `python benchmarks/bench_stock.py --only many` (`many()` of "
+        "1,000,000 SIRETs, three fresh processes; `--n` and `--runs` to change them).",
+    ]
     return "\n".join(lines)
 
 
