@@ -205,7 +205,9 @@ def _memory(n: int) -> dict[str, Any]:
     """The uncached run in a fresh process, the fake served by another one (real HTTP on
     loopback): the peak RSS is the client's alone."""
     # The fake server makes every kind of company; INSEE answers three kinds of them.
-    with FakeServerProcess(rate=RATE, companies=3 * n + 100, sandbox=False) as server, \
+    with FakeServerProcess(
+        rate=RATE, companies=3 * n + 100, sandbox=False, startup_timeout=600
+    ) as server, \
             tempfile.TemporaryDirectory() as tmp:
         sirets = server.sirets(KINDS)[:n]
         inputs = Path(tmp) / "sirets.txt"
