@@ -320,6 +320,9 @@ def _resume(flow: Flow[Fact], step: Step) -> Job:
                 step = flow.send(answer)
             except StopIteration as stop:
                 return stop.value
+            finally:
+                if isinstance(answer, httpx.Response):
+                    _release(answer)  # read by the flow: freed now, not by a full collection
 
 
 # -- the plan (sans-I/O) -------------------------------------------------------------------
