@@ -194,12 +194,16 @@ sirets = open(sys.argv[2], encoding="ascii").read().split()
 def rss_mb():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+import collections, gc
+errors = collections.Counter()
 with bench_lines._client(None, url=sys.argv[1]) as client:
     before = rss_mb()
-    bench_lines._many(client, sirets, every_kind=True)
+    for result in client.many(sirets):
+        errors.update(type(e).__name__ for e in result.errors.values())
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"peak_mb": round(peak, 1), "before_mb": round(before, 1),
-                  "growth_mb": round(peak - before, 1)}))
+                  "growth_mb": round(peak - before, 1), "errors": dict(errors),
+                  "collections": [g["collections"] for g in gc.get_stats()]}))
 """
 
 
@@ -293,7 +297,9 @@ def render(result: dict[str, Any]) -> str:
         f"Peak RSS of a fresh process running the uncached `many()` over {m['n']:,} lines: "
         f"**{m['peak_mb']:.0f} MB** (target <= {TARGET_MB:.0f} MB: {mark(met['memory'])}), "
         f"of which {m['before_mb']:.0f} MB before `many()` started and "
-        f"{m['growth_mb']:.0f} MB during the run (the fake served by another process).",
+        f"{m['growth_mb']:.0f} MB during the run (the fake served by another process; "
+        f"errors among its lines: {m.get('errors') or 'none'}, the non-diffusible "
+        f"companies; collections by generation: {m.get('collections', '?')}).",
         "",
         "The uncached loop sends the same calls and decodes the same JSON but builds no "
         "typed fact, validates nothing and reports no error per line: the gap is what "
