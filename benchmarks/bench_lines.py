@@ -200,7 +200,9 @@ with bench_lines._client(None, url=sys.argv[1]) as client:
     before = rss_mb()
     for result in client.many(sirets):
         errors.update(type(e).__name__ for e in result.errors.values())
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork and exec.
+peak = next(int(line.split()[1]) for line in open("/proc/self/status")
+            if line.startswith("VmHWM:")) / 1024
 print(json.dumps({"peak_mb": round(peak, 1), "before_mb": round(before, 1),
                   "growth_mb": round(peak - before, 1), "errors": dict(errors),
                   "collections": [g["collections"] for g in gc.get_stats()]}))

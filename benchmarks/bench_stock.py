@@ -51,7 +51,7 @@ TARGET_MS = 5.0
 LIVE_RATE = 7
 
 _CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 mode, folder, inputs = sys.argv[1], sys.argv[2], sys.argv[3]
 sirets = open(inputs, encoding="ascii").read().split()
 if mode.startswith("many"):
@@ -76,7 +76,9 @@ else:
     ).fetchall()
     ok = len(rows)
 elapsed = time.perf_counter() - started
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork and exec.
+rss = next(int(line.split()[1]) for line in open("/proc/self/status")
+           if line.startswith("VmHWM:")) / 1024
 print(json.dumps({"elapsed_s": round(elapsed, 2), "ok": ok, "max_rss_mb": round(rss, 1)}))
 """
 
