@@ -15,8 +15,17 @@
   quota of 7 requests/s; its measured rate extrapolated to 1,000,000 SIRETs.
 
 The stock lives outside the repository (``$DLNUF_BENCH_STOCK``, default
-``/work/stockdata/5m``); it is generated there when missing. ``--quick`` uses a
-100,000-establishment stock and 10,000 SIRETs.
+``/work/stockdata/5m``); it is generated there when missing (a few minutes), with
+its input files of sampled SIRETs beside it. ``--quick`` uses a 100,000-establishment
+stock and 10,000 SIRETs.
+
+    python benchmarks/bench_stock.py                # every figure, saved, page rewritten
+    python benchmarks/bench_stock.py --quick        # the small stock, one run each
+    python benchmarks/bench_stock.py --only many    # many() of 1,000,000 SIRETs, 3 runs
+    python benchmarks/bench_stock.py --only many --n 100000 --runs 1
+
+``--only`` (``many``, ``many_nogc``, ``floor``, ``growth``, ``identity``, ``live``)
+prints that figure as JSON and saves nothing.
 """
 
 from __future__ import annotations
@@ -42,7 +51,7 @@ TARGET_MS = 5.0
 LIVE_RATE = 7
 
 _CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 mode, folder, inputs = sys.argv[1], sys.argv[2], sys.argv[3]
 sirets = open(inputs, encoding="ascii").read().split()
 if mode.startswith("many"):
@@ -67,7 +76,9 @@ else:
     ).fetchall()
     ok = len(rows)
 elapsed = time.perf_counter() - started
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork and exec.
+rss = next(int(line.split()[1]) for line in open("/proc/self/status")
+           if line.startswith("VmHWM:")) / 1024
 print(json.dumps({"elapsed_s": round(elapsed, 2), "ok": ok, "max_rss_mb": round(rss, 1)}))
 """
 
@@ -168,6 +179,46 @@ def _live(n: int = 35) -> dict[str, Any]:
     }
 
 
+def only(part: str, n: int, runs: int, quick: bool = False) -> dict[str, Any]:
+    """One figure of the module docstring, for ``n`` SIRETs (``--only``)."""
+    folder = STOCK.parent / "100k" if quick else STOCK
+    _prepare(folder, 100_000 if quick else ESTABLISHMENTS)
+    inputs = _inputs(folder, n)
+    if part in ("many", "many_nogc", "floor"):
+        return _runs(part.replace("_", "-"), folder, inputs, runs)
+    if part == "growth":
+        return {str(k): _runs("many", folder, _inputs(folder, k), runs) for k in SIZES}
+    if part == "identity":
+        return {
+            "parquet": _identity(folder, inputs, use_copy=False),
+            "copy": _identity(folder, inputs, use_copy=True),
+        }
+    return _live()
+
+
+PARTS = ("many", "many_nogc", "floor", "growth", "identity", "live")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python benchmarks/bench_stock.py``: see the module docstring."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the small stock, one run each")
+    parser.add_argument("--only", choices=PARTS, help="one figure, printed, not saved")
+    parser.add_argument("--n", type=int, default=None,
+                        help="SIRETs for --only (default 1,000,000; 10,000 with --quick)")
+    parser.add_argument("--runs", type=int, default=RUNS, help="runs for --only (default 3)")
+    args = parser.parse_args(argv)
+    if args.only is None:
+        import run as harness
+
+        return harness.main(["stock", *(["--quick"] if args.quick else [])])
+    n = args.n or (10_000 if args.quick else SIZES[-1])
+    print(json.dumps(only(args.only, n, args.runs, quick=args.quick), indent=2))
+    return 0
+
+
 def run(quick: bool = False) -> dict[str, Any]:
     """Every figure of the module docstring."""
     folder = STOCK.parent / "100k" if quick else STOCK
@@ -244,4 +295,16 @@ def render(result: dict[str, Any]) -> str:
         lines.append(
             f"| {int(n):,} | {g['min_s']} s | {g['median_s']} s | {g['max_rss_mb']:.0f} MB |"
         )
+    lines += [
+        "",
+        "Run it with `python benchmarks/bench_stock.py` (every figure; the stock is made "
+        "in `$DLNUF_BENCH_STOCK` when missing), `--quick` (a 100,000-establishment stock), "
+        "or one figure: `python benchmarks/bench_stock.py --only many` (`many()` of "
+        "1,000,000 SIRETs, three fresh processes; `--n` and `--runs` to change them).",
+    ]
     return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    sys.exit(main())

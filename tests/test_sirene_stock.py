@@ -213,6 +213,24 @@ def test_many_answers_by_joins_not_point_queries(stock: StockSummary) -> None:
     assert found.model_dump(exclude={"provenance"}) == single.model_dump(exclude={"provenance"})
 
 
+def test_joins_from_several_threads_at_once_answer_as_one_at_a_time(
+    stock: StockSummary,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    sirets = [Siret(s) for s in all_sirets(stock)]
+    slices = [sirets[i::4] for i in range(4)]
+    source = SireneStock(folder=stock.folder)
+    one_at_a_time = [source.answer_many(dlnuf.Identity, part) for part in slices]
+    with ThreadPoolExecutor(4) as pool:
+        side_by_side = list(pool.map(lambda p: source.answer_many(dlnuf.Identity, p), slices))
+    assert [set(r) for r in side_by_side] == [set(p) for p in slices]
+    def facts(answers: list[dict[Siret, Fact]]) -> list[dict[Siret, Any]]:
+        return [{s: f.model_dump(exclude={"provenance"}) for s, f in a.items()} for a in answers]
+
+    assert facts(side_by_side) == facts(one_at_a_time)
+
+
 def test_many_in_the_async_client(stock: StockSummary) -> None:
     sirets = all_sirets(stock)[:700]
     source = CountingStock(folder=stock.folder)
@@ -313,6 +331,10 @@ def test_the_sorted_copy_answers_the_same_and_is_ignored_once_the_files_change(
     assert after[0].provenance.updated_at == before[0].provenance.updated_at
     many = indexed.answer_many(dlnuf.Identity, [Siret(s) for s in sirets])
     assert set(many) == set(sirets)
+    # the batch query of the copy (rows read by position) answers what point queries do
+    assert [many[Siret(s)].model_dump(exclude={"provenance"}) for s in sirets] == [
+        b.model_dump(exclude={"provenance"}) for b in before
+    ]
     # a new month's files: the copy was built from others and is not used
     write_stock(folder, establishments=100, seed=8, month=date(2026, 12, 1))
     os.utime(folder / ESTABLISHMENTS_FILE)

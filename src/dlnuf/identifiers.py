@@ -307,6 +307,8 @@ def parse_siret_or_siren(value: object) -> Siret | Siren:
     """Parse a SIRET (14 digits) or a SIREN (9 digits), whichever the input is."""
     if isinstance(value, (Siret, Siren)):
         return value
+    if type(value) is str and len(value) == 14 and Siret._canonical(value):
+        return str.__new__(Siret, value)  # hot path (a clean file): checked once, no cleaning
     cleaned = Siret._normalise(value)  # None, int, empty: InvalidSiret, like any bad SIRET
     if len(cleaned) == 9:
         return Siren(value)

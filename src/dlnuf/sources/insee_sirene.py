@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
+from functools import partial
 from typing import Any, ClassVar
 
 import httpx
@@ -196,17 +197,32 @@ class InseeSirene(SourceBase):
 
         An entry that is not about a SIRET asked, or that cannot be read, is left out.
         """
-        asked = {establishment_siret(self.name, kind, i) for i in idents}
+        asked: dict[str, Siret] = {}
+        for ident in idents:
+            siret = establishment_siret(self.name, kind, ident)
+            asked[siret] = siret
         body = json_object(response, self.name)
         etabs = body.get("etablissements")
         if not isinstance(etabs, list):
             raise unexpected(response, self.name, "a search without an 'etablissements' list")
+        endpoint = _endpoint(response)  # one answer, one endpoint: read once, not per row
         found: dict[Siret, Fact] = {}
         for etab in etabs:
-            if not isinstance(etab, dict) or siret_or_none(etab.get("siret")) not in asked:
+            if not isinstance(etab, dict):
                 continue
+            raw = etab.get("siret")
+            # An entry about a SIRET asked is that SIRET (parsed already), else left out.
+            found_siret = asked.get(raw) if isinstance(raw, str) else None
+            if found_siret is None:
+                found_siret = asked.get(siret_or_none(raw) or "")  # written another way
+                if found_siret is None:
+                    continue
+            siret = found_siret
             try:
-                identity = self._read(etab, response)
+                identity = or_unexpected(
+                    response, self.name, "an establishment",
+                    partial(_read_one, self.name, siret, etab, endpoint),
+                )
             except UnexpectedPayload:
                 continue
             found[identity.siret] = identity
@@ -274,26 +290,45 @@ def _legal_name(r: Reader, unit: dict[str, Any]) -> str | None:
     return person_name(first, usage, birth)
 
 
-def _address(r: Reader, raw: dict[str, Any], name: str | None) -> Address:
-    def get(key: str) -> Any:
-        return raw.get(f"{key}Etablissement")
+_ADDRESS_KEYS = (
+    ("number", "numeroVoieEtablissement"),
+    ("repetition", "indiceRepetitionEtablissement"),
+    ("street_type", "typeVoieEtablissement"),
+    ("street_name", "libelleVoieEtablissement"),
+    ("complement", "complementAdresseEtablissement"),
+    ("special_distribution", "distributionSpecialeEtablissement"),
+    ("postal_code", "codePostalEtablissement"),
+    ("city", "libelleCommuneEtablissement"),
+    ("city_code", "codeCommuneEtablissement"),
+    ("cedex_code", "codeCedexEtablissement"),
+    ("cedex_label", "libelleCedexEtablissement"),
+    ("country", "libellePaysEtrangerEtablissement"),
+    ("country_code", "codePaysEtrangerEtablissement"),
+)
+"""Each :class:`Address` field and the API's name of its value."""
 
-    fields: dict[str, Any] = {
-        "number": get("numeroVoie"),
-        "repetition": get("indiceRepetition"),
-        "street_type": get("typeVoie"),
-        "street_name": get("libelleVoie"),
-        "complement": get("complementAdresse"),
-        "special_distribution": get("distributionSpeciale"),
-        "postal_code": get("codePostal"),
-        "city": get("libelleCommune") or get("libelleCommuneEtranger"),
-        "city_code": get("codeCommune"),
-        "cedex_code": get("codeCedex"),
-        "cedex_label": get("libelleCedex"),
-        "country": get("libellePaysEtranger"),
-        "country_code": get("codePaysEtranger"),
-    }
+
+def _address(r: Reader, raw: dict[str, Any], name: str | None) -> Address:
+    fields: dict[str, Any] = {field: raw.get(key) for field, key in _ADDRESS_KEYS}
+    if not fields["city"]:
+        fields["city"] = raw.get("libelleCommuneEtrangerEtablissement")
     return build_address(r, fields, name=name, name_withheld="legal_name" in r.withheld)
+
+
+def _endpoint(response: httpx.Response) -> str:
+    """What :func:`~dlnuf.sources._parse.make_provenance` records as the endpoint."""
+    return make_provenance("", response).endpoint
+
+
+def _read_one(source: str, siret: Siret, etab: dict[str, Any], endpoint: str) -> Identity:
+    """One entry of a batch answer about ``siret`` (validated when it was asked)."""
+    provenance = Provenance(
+        source=source,
+        endpoint=endpoint,
+        updated_at=iso_datetime(etab.get("dateDernierTraitementEtablissement")),
+        public=True,
+    )
+    return read_establishment(siret, etab, provenance)
 
 
 def _map(source: str, etab: dict[str, Any], response: httpx.Response) -> Identity:
@@ -353,7 +388,11 @@ def read_establishment(siret: Siret, etab: dict[str, Any], provenance: Provenanc
         closing_date=None if active else _closing_date(periods),
         legal_unit_active=unit.get("etatAdministratifUniteLegale") != "C",
         is_head_office=r.flag("is_head_office", etab.get("etablissementSiege")),
-        head_office_siret=siret_or_none(f"{siret.siren}{nic_siege}") if nic_siege else None,
+        head_office_siret=(
+            None if not nic_siege
+            else siret if nic_siege == siret[9:]  # the head office itself: no second parse
+            else siret_or_none(f"{siret[:9]}{nic_siege}")
+        ),
         ess=r.flag("ess", unit.get("economieSocialeSolidaireUniteLegale")),
         rna=rna_or_none(rna),
         is_sole_trader=legal_form == SOLE_TRADER_FORM,

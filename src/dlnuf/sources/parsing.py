@@ -357,6 +357,10 @@ _LINE_PARTS = (
     "special_distribution", "postal_code", "city", "cedex_code", "cedex_label", "country",
 )
 _LINE_FIELDS = frozenset(f"address.{part}" for part in _LINE_PARTS)
+_ADDRESS_PATHS = {
+    part: f"address.{part}" for part in (*_LINE_PARTS, "city_code", "country_code")
+}
+"""The withheld path of each field read (built once, not for each address)."""
 
 
 def build_address(
@@ -376,36 +380,47 @@ def build_address(
     """
 
     def text(field: str) -> str | None:
-        return reader.text(f"address.{field}", raw.get(field))
+        return reader.text(_ADDRESS_PATHS[field], raw.get(field))
 
-    address = Address(
-        number=text("number"),
-        repetition=text("repetition"),
-        street_type=text("street_type"),
-        street_name=text("street_name"),
-        complement=text("complement"),
-        special_distribution=text("special_distribution"),
-        postal_code=text("postal_code"),
-        city=text("city"),
-        city_code=text("city_code"),
-        cedex_code=text("cedex_code"),
-        cedex_label=text("cedex_label"),
-        country=text("country") or "FRANCE",
-        country_code=text("country_code"),
-    )
-    locality = " ".join(p for p in (address.postal_code, address.city) if p)
-    if address.cedex_code and address.cedex_label:
-        locality = f"{address.cedex_code} {address.cedex_label}"
+    # Read in the order of the fields (the withheld ones are recorded in that order), and
+    # built once: the postal lines are composed from the values read, as Address.street
+    # and Address.one_line compose theirs.
+    fields: dict[str, Any] = {
+        "number": text("number"),
+        "repetition": text("repetition"),
+        "street_type": text("street_type"),
+        "street_name": text("street_name"),
+        "complement": text("complement"),
+        "special_distribution": text("special_distribution"),
+        "postal_code": text("postal_code"),
+        "city": text("city"),
+        "city_code": text("city_code"),
+        "cedex_code": text("cedex_code"),
+        "cedex_label": text("cedex_label"),
+        "country": text("country") or "FRANCE",
+        "country_code": text("country_code"),
+    }
+    postal_code, city = fields["postal_code"], fields["city"]
+    cedex_code, cedex_label = fields["cedex_code"], fields["cedex_label"]
+    locality = " ".join(p for p in (postal_code, city) if p)
+    if cedex_code and cedex_label:
+        locality = f"{cedex_code} {cedex_label}"
     if name_withheld or not reader.withheld.isdisjoint(_LINE_FIELDS):
         reader.withheld.add("address.postal_lines")
-        return address
-    if not (address.street or locality):
-        return address
-    lines = (
-        name, address.complement, address.street, address.special_distribution,
-        locality, address.country,
+        return Address(**fields)
+    street = " ".join(
+        p for p in (
+            fields["number"], fields["repetition"], fields["street_type"],
+            fields["street_name"],
+        ) if p
     )
-    return address.model_copy(update={"postal_lines": tuple(line for line in lines if line)})
+    if street or locality:
+        lines = (
+            name, fields["complement"], street, fields["special_distribution"],
+            locality, fields["country"],
+        )
+        fields["postal_lines"] = tuple(line for line in lines if line)
+    return Address(**fields)
 
 
 def unexpected(response: httpx.Response, source: str, detail: str) -> UnexpectedPayload:

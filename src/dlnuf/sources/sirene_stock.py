@@ -80,9 +80,9 @@ COPY_FILE = "sirene_stock.duckdb"
 ENV_DIR = "DLNUF_SIRENE_STOCK_DIR"
 ENV_MAX_AGE = "DLNUF_SIRENE_STOCK_MAX_AGE"
 BATCH_SIZE = 25_000
-"""SIRETs per query in ``many()``: each query scans the files once (~1 s for 5 million
-establishments), so fewer, larger joins are cheaper; ``many()`` holds twice this many
-unanswered lines."""
+"""SIRETs per query in ``many()``: each query scans the SIRET column once (the sorted
+copy; the Parquet files are scanned in full), so fewer, larger joins are cheaper;
+``many()`` holds twice this many unanswered lines."""
 POOL = Quota("sirene_stock", 1_000_000, 1.0)
 """Never paced (nothing upstream); present because every source names a pool."""
 
@@ -316,9 +316,14 @@ class SireneStock:
 
     def answer_many(self, kind: type[Fact], idents: Sequence[Siret]) -> dict[Siret, Fact]:
         """The identities of ``idents`` found in the stock (one join), by SIRET."""
-        sirets = list(dict.fromkeys(establishment_siret(self.name, kind, i) for i in idents))
-        if not sirets:
+        # By text: a row's SIRET is then the one asked (already parsed), not parsed again.
+        asked: dict[str, Siret] = {}
+        for ident in idents:
+            siret = establishment_siret(self.name, kind, ident)
+            asked[siret] = siret
+        if not asked:
             return {}
+        sirets = list(asked)
         with self._lock, self._reading():
             con = self._open()
             provenance = self._provenance()
@@ -327,7 +332,14 @@ class SireneStock:
                 [sirets],
             )
             if self._table == "stock":
-                sql = f"SELECT {_QUOTED} FROM stock SEMI JOIN ask USING (siret)"
+                # The join reads the SIRET column only; the rows found are then read by
+                # position. Joining on every column scans all of them in full each time:
+                # measured 29 us of CPU per SIRET asked, 20 this way (25,000 per query,
+                # 5 million establishments).
+                sql = (
+                    f"SELECT {_QUOTED} FROM stock WHERE rowid IN "
+                    "(SELECT rowid FROM stock SEMI JOIN ask USING (siret))"
+                )
             else:
                 sql = (
                     f"SELECT {_SELECT} FROM etab e SEMI JOIN ask ON ask.siret = e.siret "
@@ -338,7 +350,7 @@ class SireneStock:
             # Read in chunks: rows are turned into facts and dropped as they come.
             while rows := cursor.fetchmany(_CHUNK):
                 for row in rows:
-                    identity = self._read(row, provenance)
+                    identity = self._read(row, provenance, asked)
                     if identity is not None:
                         found[identity.siret] = identity
             con.execute("DROP TABLE ask")
@@ -498,11 +510,18 @@ class SireneStock:
             public=True,
         )
 
-    def _read(self, row: Sequence[Any], provenance: Provenance) -> Identity | None:
+    def _read(
+        self,
+        row: Sequence[Any],
+        provenance: Provenance,
+        asked: Mapping[str, Siret] | None = None,
+    ) -> Identity | None:
         """A row as an identity. The flat row holds each field under its API name, so one
         dict serves as the establishment, its unit, its address and its current period."""
         etab: dict[str, Any] = dict(zip(COLUMNS, row, strict=True))
-        siret = siret_or_none(etab["siret"])
+        siret = asked.get(etab["siret"]) if asked is not None else None
+        if siret is None:
+            siret = siret_or_none(etab["siret"])
         if siret is None:
             return None
         if "P" in (etab["statutDiffusionUniteLegale"], etab["statutDiffusionEtablissement"]):
