@@ -11,7 +11,7 @@
   sees more than 50 requests in any one-second window (its own counter), no 429.
 * ``memory``: ``dlnuf batch`` streams 100,000 SIRETs from a CSV file to a CSV file,
   one lookup each (API Entreprise identity, SQLite cache, fake server without latency
-  or quota, a limiter that never paces).
+  or quota, the client told that quota through ``DLNUF_API_ENTREPRISE_QUOTA_JSON``).
   Target: maximum RSS of that process under 200 MB (``getrusage(RUSAGE_CHILDREN)``
   in a parent that runs nothing else).
 

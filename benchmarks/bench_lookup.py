@@ -7,7 +7,7 @@ an uncached lookup under 1.3x a bare ``httpx.Client.get`` of the same URL plus
 * Warm cache: one ``Client(sources=["sandbox"])`` lookup fills the cache, a warm-up
   follows, then every call is timed alone (``perf_counter_ns``); median and p95.
 * Overhead: the fake server runs with a rate so high that it never limits, and the
-  client gets a limiter that never paces (a burst larger than the run), so both
+  client is told that quota through its source's quota option (its limiter never waits), so both
   sides send back to back on one kept-alive connection. dlnuf and raw calls are
   timed in alternating blocks so that drift affects both alike. The ratio is
   median(dlnuf) / median(raw), per source.
@@ -40,7 +40,8 @@ from dlnuf.ratelimit import MemoryRateLimiter
 SIRET = "55204944776279"
 MEMORY_TARGET_US = 20.0
 SQLITE_TARGET_US = 200.0
-OVERHEAD_TARGET = 1.3
+OVERHEAD_TARGET = 1.2
+OVERHEAD_RUNS = 3
 CREDENTIALS: dict[str, Any] = {
     "api_entreprise_token": "benchmark-token",
     "recipient": "13002526500013",
@@ -227,7 +228,12 @@ def run(quick: bool = False) -> dict[str, Any]:
     }
     with FakeServerProcess(rate=1_000_000, latency_ms=0, companies=50, sandbox=False) as server:
         for source in ("recherche_entreprises", "insee_sirene", "api_entreprise"):
-            result["overhead"][source] = overhead(server, source, rounds, block)
+            runs = [overhead(server, source, rounds, block) for _ in range(OVERHEAD_RUNS)]
+            ratios = [r["ratio"] for r in runs]
+            row = dict(runs[len(runs) // 2])
+            row.update(ratios=ratios, ratio=statistics.median(ratios),
+                       met=max(ratios) <= OVERHEAD_TARGET)
+            result["overhead"][source] = row
         stats = server.stats()
     result["server_429s"] = stats["total_rate_limited"]
     result["breakdown"] = {
@@ -257,7 +263,10 @@ def render(result: dict[str, Any]) -> str:
     lines = [
         "Single lookups of `client.identity(siret)` (`benchmarks/bench_lookup.py`).",
         "",
-        "### Warm cache",
+        "### Warm cache, one SIRET looked up again and again (a best case)",
+        "",
+        "The same key every call: this measures the decoded-fact memo, not the cache. The",
+        "general case, distinct keys, is in [cache_hits](#cache_hits).",
         "",
         "| cache | median | p95 | mean | calls | target (median) | |",
         "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
@@ -271,18 +280,21 @@ def render(result: dict[str, Any]) -> str:
         "",
         "### Uncached lookup overhead against raw httpx",
         "",
-        "`Client(cache=None).identity(siret)` against the fake server on loopback (no latency,",
-        "no quota, a limiter that never paces) compared with a bare `httpx.Client.get` of the",
-        "same URL plus `json.loads` (target: ratio of medians under "
-        f"{OVERHEAD_TARGET}x).",
+        "`Client(cache=None).identity(siret)` against the fake server on loopback (no latency;",
+        "the client told the server's quota, 10^6/s, through the source's quota option, so its",
+        "limiter runs but never waits) compared with a bare `httpx.Client.get` of the same URL",
+        f"plus `json.loads`, alternating blocks; {OVERHEAD_RUNS} runs per source (target: the",
+        f"ratio of medians at most {OVERHEAD_TARGET}x in every run). Times: the median run's.",
         "",
-        "| source | dlnuf median | httpx median | added | ratio | body | |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| source | dlnuf median | httpx median | added | ratio: each run | body | |",
+        "| --- | ---: | ---: | ---: | --- | ---: | --- |",
     ]
     for source, row in result["overhead"].items():
         lines.append(
             f"| {source} | {row['dlnuf']['median_us']} µs | {row['httpx']['median_us']} µs "
-            f"| {row['added_us']} µs | {row['ratio']:.2f}x | {row['body_bytes']} B "
+            f"| {row['added_us']} µs "
+            f"| {', '.join(f'{r:.3f}' for r in row.get('ratios', [row['ratio']]))} "
+            f"| {row['body_bytes']} B "
             f"| {mark(row['met'])} |"
         )
     if result.get("breakdown"):
