@@ -10,6 +10,7 @@ concurrently in the async client.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import AsyncIterator, Container, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, Self, TypeVar, cast
@@ -46,6 +47,20 @@ _UNSET: Any = object()
 
 DEFAULT_LIMITER: RateLimiter = MemoryRateLimiter()
 """One limiter per process: every client of the process shares the upstream quotas."""
+
+
+def _check_cache_argument(cache: object) -> None:
+    """Refuse a ``cache=`` the client would otherwise ignore (or call wrongly)."""
+    if cache is _UNSET or cache is None or isinstance(cache, str):
+        return
+    if isinstance(cache, Cache) and not inspect.iscoroutinefunction(getattr(cache, "get", None)):
+        return
+    raise ConfigurationError(
+        f"cache= takes a cache URL ('sqlite', 'memory://', 'redis://...'), a "
+        f"dlnuf.cache.Cache (MemoryCache, SQLiteCache, RedisCache) or None, not a "
+        f"{type(cache).__name__}; the async client makes its own asyncio twin of the cache "
+        "it is given"
+    )
 
 
 class _ClientBase:
@@ -150,6 +165,7 @@ class _ClientBase:
             "document_urls": document_urls,
         }
         given = {k: v for k, v in given.items() if v is not None}
+        _check_cache_argument(cache)
         if isinstance(cache, str) or cache is None:
             given["cache"] = cache
         if isinstance(answers, str):
