@@ -19,19 +19,18 @@ the caller (target: none, and no 429 among them).
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from common import scaled_api_entreprise
+from common import api_entreprise_floor, scaled_api_entreprise
 
 import dlnuf
 from dlnuf.config import Settings
 from dlnuf.facts.base import Fact
 from dlnuf.ratelimit import MemoryRateLimiter
-from dlnuf.sources.api_entreprise import ENDPOINTS, ApiEntreprise
+from dlnuf.sources.api_entreprise import ApiEntreprise
 from dlnuf.testing import FakeUpstreams, make_company
 from dlnuf.testing import payloads as kit
 from dlnuf.testing.evidence import register_evidence
@@ -60,16 +59,7 @@ def _source(speedup: float) -> ApiEntreprise:
 
 def _floor(speedup: float) -> tuple[float, str, dict[str, int]]:
     """The least time the fake's quotas allow for the run, its pool, and requests by pool."""
-    per_pool = Counter(ENDPOINTS[k].quota.pool for k in KINDS for _ in range(DOSSIERS))
-    per_pool[ENDPOINTS[dlnuf.Identity].quota.pool] += 1  # GET /privileges, once per client
-    limits = {e.quota.pool: e.quota for e in ENDPOINTS.values()}
-    best, tightest = 0.0, ""
-    for pool, count in per_pool.items():
-        quota = limits[pool]
-        least = (math.ceil(count / quota.limit) - 1) * quota.period / speedup
-        if least > best:
-            best, tightest = least, pool
-    return best, tightest, dict(per_pool)
+    return api_entreprise_floor(KINDS, DOSSIERS, speedup)
 
 
 def _outcome(dossiers: list[dlnuf.Dossier], fake: FakeUpstreams, elapsed: float,

@@ -15,24 +15,22 @@ ratio (target <= 1.05), the 429s the fake sent, peak RSS and the archive's size.
 
 from __future__ import annotations
 
-import math
 import resource
 import statistics
 import tempfile
 import time
-from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from common import scaled_api_entreprise
+from common import api_entreprise_floor, scaled_api_entreprise
 
 import dlnuf
 import dlnuf.documents
 from dlnuf.config import Settings
 from dlnuf.facts.base import Fact
 from dlnuf.ratelimit import MemoryRateLimiter, Quota
-from dlnuf.sources.api_entreprise import ENDPOINTS, ApiEntreprise
+from dlnuf.sources.api_entreprise import ApiEntreprise
 from dlnuf.testing import FakeUpstreams, make_company
 from dlnuf.testing.evidence import FILES_URL
 from dlnuf.testing.vigilance import SupplierWorld
@@ -70,17 +68,7 @@ class PacedLimiter(MemoryRateLimiter):
 
 
 def _floor(suppliers: int, speedup: float, watch: bool) -> tuple[float, str, dict[str, int]]:
-    kinds = PIECES + WATCHED if watch else PIECES
-    per_pool = Counter(ENDPOINTS[k].quota.pool for k in kinds for _ in range(suppliers))
-    per_pool[ENDPOINTS[dlnuf.Identity].quota.pool] += 1  # GET /privileges
-    limits = {e.quota.pool: e.quota for e in ENDPOINTS.values()}
-    best, tightest = 0.0, ""
-    for pool, count in per_pool.items():
-        quota = limits[pool]
-        least = (math.ceil(count / quota.limit) - 1) * quota.period / speedup
-        if least > best:
-            best, tightest = least, pool
-    return best, tightest, dict(per_pool)
+    return api_entreprise_floor(PIECES + WATCHED if watch else PIECES, suppliers, speedup)
 
 
 def _once(suppliers: int, speedup: float, seed: int, watch: bool) -> dict[str, Any]:

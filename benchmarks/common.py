@@ -14,6 +14,7 @@ also stops by itself after ``max_seconds`` should this process die first.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import queue
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -231,3 +233,25 @@ def scaled_api_entreprise(settings: Any, speedup: float) -> Any:
         if pool is not PING_POOL
     }
     return ApiEntreprise(settings, options=quotas)
+
+
+def api_entreprise_floor(
+    kinds: Iterable[Any], each: int, speedup: float
+) -> tuple[float, str, dict[str, int]]:
+    """The least time a fake API Entreprise sped up ``speedup`` times allows for ``each``
+    request of every kind in ``kinds`` (plus the client's one ``GET /privileges``): ``N``
+    requests in a pool of ``L`` per period ``P`` need ``(ceil(N / L) - 1) * P``. Returns
+    that floor, the pool that sets it, and the requests by pool."""
+    from dlnuf.facts.identity import Identity
+    from dlnuf.sources.api_entreprise import ENDPOINTS
+
+    per_pool = Counter(ENDPOINTS[k].quota.pool for k in kinds for _ in range(each))
+    per_pool[ENDPOINTS[Identity].quota.pool] += 1  # GET /privileges, once per client
+    limits = {e.quota.pool: e.quota for e in ENDPOINTS.values()}
+    best, tightest = 0.0, ""
+    for pool, count in per_pool.items():
+        quota = limits[pool]
+        least = (math.ceil(count / quota.limit) - 1) * quota.period / speedup
+        if least > best:
+            best, tightest = least, pool
+    return best, tightest, dict(per_pool)
