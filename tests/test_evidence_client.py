@@ -26,11 +26,12 @@ from contracts import API_ENTREPRISE, load_cases
 from dlnuf.cache.policy import next_hour_in_paris
 from dlnuf.config import Settings
 from dlnuf.facts.base import Fact
-from dlnuf.ratelimit import MemoryRateLimiter, Quota
+from dlnuf.ratelimit import MemoryRateLimiter
 from dlnuf.sources.api_entreprise import ENDPOINTS, ApiEntreprise
 from dlnuf.testing import FakeCompany, FakeUpstreams, make_company
 from dlnuf.testing import payloads as kit
 from dlnuf.testing.evidence import FILES_URL, register_evidence, render
+from vigilance_kit import scaled_source
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.evidence-test-token"
 DINUM = "13002526500013"
@@ -507,15 +508,6 @@ TENDER = [dlnuf.Identity, dlnuf.TaxCertificate, dlnuf.SocialCertificate,
           dlnuf.RegistryExtract, dlnuf.Turnover]
 
 
-class Scaled(ApiEntreprise):
-    """API Entreprise with its documented quotas scaled like the fake's (limit x SPEEDUP
-    per minute, which is what the fake's RateLimit-Limit headers say)."""
-
-    def quota(self, kind: type[Fact]) -> Quota:
-        documented = super().quota(kind)
-        return Quota(documented.pool, int(documented.limit * SPEEDUP), documented.period)
-
-
 def _twenty() -> list[FakeCompany]:
     return [make_company("association", seed=f"quota-{n}") for n in range(20)]
 
@@ -525,7 +517,7 @@ def test_twenty_dossiers_at_once_never_see_a_429_async(routes: None) -> None:
     upstreams = FakeUpstreams(companies, speedup=SPEEDUP)
 
     async def collect_all() -> list[dlnuf.Dossier]:
-        async with dlnuf.AsyncClient(sources=[Scaled(settings(retries=3))],
+        async with dlnuf.AsyncClient(sources=[scaled_source(SPEEDUP, settings(retries=3))],
                                      settings=settings(retries=3), cache=None,
                                      limiter=MemoryRateLimiter()) as client:
             return await asyncio.gather(*(client.collect(c.siret, TENDER) for c in companies))
@@ -541,7 +533,7 @@ def test_twenty_dossiers_at_once_never_see_a_429_async(routes: None) -> None:
 def test_twenty_dossiers_at_once_never_see_a_429_threads(routes: None) -> None:
     companies = _twenty()
     upstreams = FakeUpstreams(companies, speedup=SPEEDUP)
-    with upstreams.mock(), dlnuf.Client(sources=[Scaled(settings(retries=3))],
+    with upstreams.mock(), dlnuf.Client(sources=[scaled_source(SPEEDUP, settings(retries=3))],
                                         settings=settings(retries=3), cache=None,
                                         limiter=MemoryRateLimiter()) as client, \
             ThreadPoolExecutor(max_workers=20) as pool:

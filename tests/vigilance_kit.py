@@ -11,8 +11,7 @@ import httpx
 import dlnuf
 from dlnuf.config import Settings
 from dlnuf.facts.base import Fact
-from dlnuf.ratelimit import Quota
-from dlnuf.sources.api_entreprise import ENDPOINTS, ApiEntreprise
+from dlnuf.sources.api_entreprise import ENDPOINTS, POOLS, ApiEntreprise
 from dlnuf.testing import FakeUpstreams
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.vigilance-test-token"
@@ -54,14 +53,13 @@ def settings(**changes: Any) -> Settings:
 
 def scaled_source(speedup: float, config: Settings) -> ApiEntreprise:
     """API Entreprise told the fake's limits: the documented ones, ``speedup`` times
-    per minute (what the fake's ``RateLimit-Limit`` headers say)."""
-
-    class Scaled(ApiEntreprise):
-        def quota(self, kind: type[Fact]) -> Quota:
-            documented = super().quota(kind)
-            return Quota(documented.pool, int(documented.limit * speedup), documented.period)
-
-    return Scaled(config)
+    per minute (what the fake's ``RateLimit-Limit`` headers say), through its
+    ``quota_<pool>`` options as a user would set them."""
+    quotas = {
+        f"quota_{pool.pool.split(':', 1)[1]}": f"{int(pool.limit * speedup)}/{pool.period:g}s"
+        for pool in POOLS
+    }
+    return ApiEntreprise(config, options=quotas)
 
 
 class Recording(FakeUpstreams):
