@@ -22,6 +22,7 @@ import time
 import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from types import TracebackType
 from typing import Any, Self, TypeVar, cast
 
@@ -53,6 +54,7 @@ from .ratelimit import (
     RateLimiter,
     as_async_limiter,
 )
+from .wire import open_async, open_sync
 
 __all__ = [
     "RETRY_STATUSES",
@@ -633,6 +635,13 @@ class _Core:
         }
 
 
+def _timed(response: httpx.Response, started: float) -> httpx.Response:
+    """``response`` with its ``elapsed`` set (request sent to body read), as httpx's client
+    sets it; also on a response rebuilt after decoding, which had none."""
+    response.elapsed = timedelta(seconds=time.perf_counter() - started)
+    return response
+
+
 def _check_client_args(mounts: Mapping[str, httpx.MockTransport] | None, client: object) -> None:
     if mounts and client is not None:
         raise ConfigurationError(
@@ -725,14 +734,15 @@ class SyncTransport(Closing):
     def _read(
         self, call: _Call, request: httpx.Request, history: list[httpx.Response]
     ) -> httpx.Response:
-        response = self._client.send(request, stream=True, follow_redirects=False)
+        started = time.perf_counter()
+        response = open_sync(self._client, request)
         try:
             if response.is_stream_consumed:  # built in memory (a mock): already decoded
                 return self._core.in_memory(call, response, history)
             body = self._core.body(call, response)
             for chunk in response.iter_raw():
                 body.feed(chunk)
-            return body.done(list(history))
+            return _timed(body.done(list(history)), started)
         finally:
             response.close()
 
@@ -847,14 +857,15 @@ class AsyncTransport:
     async def _read(
         self, call: _Call, request: httpx.Request, history: list[httpx.Response]
     ) -> httpx.Response:
-        response = await self._client.send(request, stream=True, follow_redirects=False)
+        started = time.perf_counter()
+        response = await open_async(self._client, request)
         try:
             if response.is_stream_consumed:  # built in memory (a mock): already decoded
                 return self._core.in_memory(call, response, history)
             body = self._core.body(call, response)
             async for chunk in response.aiter_raw():
                 body.feed(chunk)
-            return body.done(list(history))
+            return _timed(body.done(list(history)), started)
         finally:
             await response.aclose()
 
