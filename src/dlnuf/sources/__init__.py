@@ -8,7 +8,8 @@ in the group ``dlnuf.sources``. :mod:`dlnuf.testing.conformance` checks it.
 Everything an author needs is importable from here: the protocols (:class:`Source`,
 :class:`BatchSource`, :class:`GuardedSource`), :class:`SourceBase`, the options
 (:class:`SourceOptions`, :data:`RateOption`, :class:`Rate`), :class:`Quota`, the
-parsing helpers (:mod:`dlnuf.sources.parsing`), the error helpers
+parsing helpers (:mod:`dlnuf.sources.parsing`), :func:`url_for` (a request URL, its
+base parsed once), the error helpers
 (:func:`upstream_error`, :class:`ErrorBody`, :func:`error_json`, :func:`generic_body`)
 and the registry (:func:`load_source`, :func:`available_sources`).
 """
@@ -29,6 +30,7 @@ from .base import (
     source_error,
 )
 from .options import Rate, RateOption, SourceOptions, env_prefix, parse_rate
+from .urls import url_for
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -52,4 +54,5 @@ __all__ = [
     "parsing",
     "source_error",
     "upstream_error",
+    "url_for",
 ]

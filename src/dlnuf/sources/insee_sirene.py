@@ -60,6 +60,7 @@ from .parsing import (
     unexpected,
     withhold_protected,
 )
+from .urls import url_for
 
 __all__ = [
     "BATCH_SIZE",
@@ -137,7 +138,9 @@ class InseeSirene(SourceBase):
     def request(self, kind: type[Fact], ident: Identifier) -> httpx.Request:
         """``GET /siret/{siret}`` with the key header; :class:`ConfigurationError` without key."""
         siret = establishment_siret(self.name, kind, ident)
-        return httpx.Request("GET", f"{self.base_url}/siret/{siret}", headers=self._headers())
+        return httpx.Request(
+            "GET", url_for(self.base_url, f"/siret/{siret}"), headers=self._headers()
+        )
 
     def request_many(
         self, kind: type[Fact], idents: Sequence[Siret], *, cursor: str | None = None

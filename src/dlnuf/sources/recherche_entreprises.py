@@ -49,6 +49,7 @@ from .parsing import (
     unexpected,
     withhold_protected,
 )
+from .urls import url_for
 
 __all__ = ["DEFAULT_BASE_URL", "QUOTA", "RechercheEntreprises", "RechercheEntreprisesOptions"]
 
@@ -91,7 +92,7 @@ class RechercheEntreprises(SourceBase):
         # The constant parameters are encoded once (httpx re-encoding them cost ~40 µs a call);
         # a SIRET is 14 digits, nothing to escape.
         return httpx.Request(
-            "GET", f"{self.base_url}{SEARCH_PATH}?q={siret}&{_FIXED_QUERY}",
+            "GET", url_for(self.base_url, SEARCH_PATH, f"q={siret}&{_FIXED_QUERY}"),
             headers=self.json_headers(),
         )
 

@@ -20,6 +20,7 @@ from ...ratelimit import Quota
 from ..base import Identifier, SourceBase
 from ..options import Rate, SourceOptions
 from ..parsing import dig, json_object
+from ..urls import url_for
 from .endpoints import ENDPOINTS, KNOWN_PRIVILEGES, Endpoint
 from .errors import upstream_error_of
 from .options import JSON_POOL, PING_POOL, POOLS, ApiEntrepriseOptions
@@ -64,6 +65,9 @@ class ApiEntreprise(SourceBase):
         self.ping_quota: Quota = self._pools[PING_POOL.pool]
         """The pool ``GET /ping/<provider>`` counts against."""
         self._query: str | None = None
+        self._valid: tuple[str, str] | None = None
+        """The token and the recipient's SIREN once the options passed the checks (they
+        are frozen: checked once, not on every request)."""
 
     def _repr_parts(self) -> list[str]:
         return [*super()._repr_parts(), f"scope={self.scope!r}"]
@@ -175,19 +179,17 @@ class ApiEntreprise(SourceBase):
     def _params(self) -> dict[str, str]:
         return {name: self._option(name) for name in ("recipient", "context", "object")}
 
-    def _url(self, path: str) -> str | httpx.URL:
+    def _url(self, path: str) -> httpx.URL:
         """``base_url + path`` with the purpose parameters as its query string.
 
         The query string is encoded once (the options are frozen), exactly as httpx
-        encodes ``params=``: httpx then only parses the URL, about half the cost of
-        encoding the parameters and merging them on every request.
+        encodes ``params=``, and the base URL parsed once (:func:`..urls.url_for`).
         """
-        url = self.base_url + path
-        if "?" in url or "#" in url:  # a base URL with its own query: httpx replaces it
-            return httpx.URL(url, params=self._params())
+        if "?" in self.base_url or "#" in self.base_url:  # its own query: httpx replaces it
+            return httpx.URL(self.base_url + path, params=self._params())
         if self._query is None:
             self._query = str(httpx.QueryParams(self._params()))
-        return f"{url}?{self._query}"
+        return url_for(self.base_url, path, self._query)
 
     def _get(self, path: str, token: str) -> httpx.Request:
         return httpx.Request(
@@ -202,6 +204,21 @@ class ApiEntreprise(SourceBase):
 
     def _check(self, company: Siret | Siren | None) -> str:
         """Validate the options for a call (about ``company``); the token if all is well."""
+        valid = self._valid
+        if valid is None:
+            valid = self._valid = self._check_options()
+        token, recipient_siren = valid
+        if company is not None and company.siren == recipient_siren:
+            raise ConfigurationError(
+                f"recipient {self._option('recipient')} is the company looked up, or has its "
+                f"SIREN ({company.siren}); API Entreprise refuses that (error 00211): set "
+                "recipient= or DLNUF_RECIPIENT to the SIRET of the public body the data is for"
+            )
+        return token
+
+    def _check_options(self) -> tuple[str, str]:
+        """The token and the recipient's SIREN; :class:`ConfigurationError` naming the first
+        option missing or invalid."""
         token = self._token()
         if not token:
             raise ConfigurationError(
@@ -220,13 +237,6 @@ class ApiEntreprise(SourceBase):
                 "with error 00210): set recipient= or DLNUF_RECIPIENT to the 14-digit SIRET "
                 "of the public body the data is for"
             )
-        siren = company.siren if company is not None else None
-        if siren is not None and Siret(recipient).siren == siren:
-            raise ConfigurationError(
-                f"recipient {recipient} is the company looked up, or has its SIREN "
-                f"({siren}); API Entreprise refuses that (error 00211): set recipient= "
-                "or DLNUF_RECIPIENT to the SIRET of the public body the data is for"
-            )
         if not self._option("context"):
             raise ConfigurationError(
                 f"{self.name} needs the framework of the request: set context= or DLNUF_CONTEXT "
@@ -243,7 +253,7 @@ class ApiEntreprise(SourceBase):
                 f"object is {len(purpose)} characters long; API Entreprise wants fewer than "
                 f"{MAX_OBJECT_LENGTH}: shorten object= or DLNUF_OBJECT"
             )
-        return token
+        return token, Siret(recipient).siren
 
     def parse(self, kind: type[Fact], ident: Identifier | str, response: httpx.Response) -> Fact:
         """The fact held by a successful response; :class:`UnexpectedPayload` if none."""
