@@ -53,7 +53,7 @@ class Recorder(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: Recorder
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         headers = {k.lower(): v for k, v in self.headers.items()}
         self.server.seen.append((self.path, headers))
         target = self.path if "://" in self.path else f"http://{headers['host']}{self.path}"

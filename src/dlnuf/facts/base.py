@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from .frozen import FrozenModel
 
 __all__ = ["Fact", "Level", "Provenance", "utcnow"]
 
@@ -18,7 +20,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Provenance(BaseModel):
+class Provenance(FrozenModel):
     """Where a fact comes from, when it was fetched, and how long it may be trusted.
 
     ``public`` is true when the fact may be shown on an anonymous form: it came
@@ -54,7 +56,7 @@ class Provenance(BaseModel):
         return self.fetched_at - self.updated_at
 
 
-class Fact(BaseModel):
+class Fact(FrozenModel):
     """One typed piece of knowledge about a company. The class *is* the kind.
 
     ``withheld`` names the fields (dotted paths for nested ones, like

@@ -18,11 +18,12 @@ from pathlib import PurePosixPath
 from typing import ClassVar, Literal, Self
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr, computed_field
+from pydantic import ConfigDict, PrivateAttr, computed_field
 
 from ..errors import ConfigurationError
 from ..identifiers import Rna, Siren, Siret
 from .base import Fact, Level, utcnow
+from .frozen import FrozenModel
 from .identity import Address
 
 __all__ = [
@@ -71,7 +72,7 @@ _MEDIA_TYPES = {
 _EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
 
 
-class _Part(BaseModel):
+class _Part(FrozenModel):
     """A frozen value nested in a fact."""
 
     model_config = ConfigDict(frozen=True)

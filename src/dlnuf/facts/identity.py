@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from ..identifiers import Siren, Siret
 from .base import Fact, Level
+from .frozen import FrozenModel
 
 __all__ = ["Address", "Diffusion", "Identity"]
 
@@ -16,7 +17,7 @@ Diffusion = Literal["diffusible", "partiellement_diffusible", "non_diffusible"]
 """INSEE diffusion status. Anything but ``diffusible`` means some values are withheld."""
 
 
-class Address(BaseModel):
+class Address(FrozenModel):
     """A postal address, structured as INSEE gives it, with its postal lines.
 
     Withheld parts are ``None`` (see :attr:`Fact.withheld`, paths ``address.<field>``).
