@@ -25,7 +25,7 @@ same run, three timed runs each, min / median in lines per second:
   (``python -m dlnuf.testing.server``, every kind of company it makes: the
   non-diffusible and redirected ones are asked on their own after the batch call); the
   client process's peak RSS, and its growth above the RSS just before ``many()``
-  started. Target: <= 200 MB.
+  started; three runs, min / median. Target: <= 200 MB in every run.
 
 Run alone with ``python benchmarks/bench_lines.py [--quick]`` (results saved and the
 page rewritten, like ``python benchmarks/run.py lines``).
@@ -200,9 +200,9 @@ print(json.dumps({"peak_mb": round(peak, 1), "before_mb": round(before, 1),
 """
 
 
-def _memory(n: int) -> dict[str, Any]:
-    """The uncached run in a fresh process, the fake served by another one (real HTTP on
-    loopback): the peak RSS is the client's alone."""
+def _memory(n: int, runs: int = RUNS) -> dict[str, Any]:
+    """The uncached run in a fresh process, ``runs`` times, the fake served by another one
+    (real HTTP on loopback): the peak RSS is the client's alone; min / median."""
     # Every kind of company the fake makes: most are answered by the batch call, the
     # non-diffusible and redirected ones by a single call each (an error or a redirect).
     with FakeServerProcess(
@@ -213,12 +213,20 @@ def _memory(n: int) -> dict[str, Any]:
         inputs = Path(tmp) / "sirets.txt"
         inputs.write_text("\n".join(sirets), encoding="ascii")
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(HERE)]))
-        out = subprocess.run(
-            [sys.executable, "-c", _CHILD, server.url, str(inputs), str(HERE)],
-            capture_output=True, text=True, check=True, env=env,
-        )
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    result["n"] = len(sirets)
+        each = []
+        for _ in range(runs):
+            out = subprocess.run(
+                [sys.executable, "-c", _CHILD, server.url, str(inputs), str(HERE)],
+                capture_output=True, text=True, check=True, env=env,
+            )
+            each.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    peaks = [r["peak_mb"] for r in each]
+    middle = sorted(each, key=lambda r: r["peak_mb"])[len(each) // 2]
+    result: dict[str, Any] = dict(middle)
+    result.update(
+        n=len(sirets), runs=runs, peaks_mb=peaks,
+        min_peak_mb=min(peaks), peak_mb=statistics.median(peaks),
+    )
     return result
 
 
@@ -236,7 +244,7 @@ def run(quick: bool = False) -> dict[str, Any]:
                 s["uncached"]["median_lines_per_s"] >= TARGET_UNCACHED for s in by_size.values()
             ),
             "warm": all(s["warm"]["median_lines_per_s"] >= TARGET_WARM for s in by_size.values()),
-            "memory": memory["peak_mb"] <= TARGET_MB,
+            "memory": max(memory.get("peaks_mb", [memory["peak_mb"]])) <= TARGET_MB,
         },
         "largest": largest["n"],
     }
@@ -287,12 +295,20 @@ def render(result: dict[str, Any]) -> str:
     m = result["memory"]
     lines += [
         "",
-        f"Peak RSS of a fresh process running the uncached `many()` over {m['n']:,} lines: "
-        f"**{m['peak_mb']:.0f} MB** (target <= {TARGET_MB:.0f} MB: {mark(met['memory'])}), "
-        f"of which {m['before_mb']:.0f} MB before `many()` started and "
-        f"{m['growth_mb']:.0f} MB during the run (the fake served by another process; "
+        f"Peak RSS of a fresh process running the uncached `many()` over {m['n']:,} lines, "
+        f"{m.get('runs', 1)} runs: min {m.get('min_peak_mb', m['peak_mb']):.0f} / median "
+        f"**{m['peak_mb']:.0f} MB** (each run: "
+        f"{', '.join(f'{p:.0f}' for p in m.get('peaks_mb', [m['peak_mb']]))} MB; target "
+        f"<= {TARGET_MB:.0f} MB in every run: {mark(met['memory'])}). In the median run, "
+        f"{m['before_mb']:.0f} MB before `many()` started (Python, httpx, pydantic, dlnuf) "
+        f"and {m['growth_mb']:.0f} MB during the run (the fake served by another process; "
         f"errors among its lines: {m.get('errors') or 'none'}, the non-diffusible "
         f"companies; collections by generation: {m.get('collections', '?')}).",
+        "",
+        "Facts given the same fields share one pydantic fields set "
+        "(`dlnuf.facts.frozen.FrozenModel`): a fact kept by `many()` (the window of lines "
+        "in flight, the last 10,000 outcomes remembered for repeated SIRETs) costs 3.9 KB, "
+        "not 6.6 KB; before that change this figure was 214-223 MB.",
         "",
         "The uncached loop sends the same calls and decodes the same JSON but builds no "
         "typed fact, validates nothing and reports no error per line: the gap is what "

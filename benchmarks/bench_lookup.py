@@ -210,7 +210,8 @@ def breakdown(source: str, n: int) -> dict[str, Any]:
     parts["dlnuf_cpu"] = round(parts["client_identity"] - parts["raw_get_and_json_loads"], 1)
     parts["transport_over_raw_send"] = round(parts["transport_send"] - parts["raw_send"], 1)
     parts["client_rest"] = round(
-        parts["client_identity"] - parts["transport_send"] - parts["source_parse"], 1
+        parts["client_identity"] - parts["transport_send"] - parts["source_parse"]
+        - parts["source_request"], 1
     )
     client.close()
     raw.close()
@@ -303,9 +304,13 @@ def render(result: dict[str, Any]) -> str:
             "Where dlnuf's own time goes in an uncached lookup, without the network (the same",
             "answer replayed by an in-process transport; medians in µs). *dlnuf CPU* is",
             "`client.identity` minus a raw `get` + `json.loads` of the same bytes; *transport*",
-            "is dlnuf's send minus httpx's own send; *flow and client* is what is left of",
-            "`client.identity` after the send and the parse (cache key, expiry, provenance,",
-            "what the client does with the fact).",
+            "is dlnuf's send minus `httpx.Client.send` (negative: dlnuf sends through the",
+            "transport httpx would pick, without the client's auth, redirect and cookie",
+            "layers it does not use, `dlnuf.wire`); *build request* is the source's",
+            "`request()` (its URL from a base URL parsed once, `dlnuf.sources.url_for`);",
+            "*flow and client* is what is left of `client.identity` after the request, the",
+            "send and the parse (cache key, expiry, provenance, what the client does with",
+            "the fact).",
             "",
             "| source | raw get + json | client.identity | dlnuf CPU | build request "
             "| transport | parse | flow and client |",
