@@ -147,3 +147,34 @@ def test_a_refused_connection_is_a_typed_error_naming_the_source() -> None:
     with _client("http://127.0.0.1:9", settings=Settings(retries=0)) as client, \
             pytest.raises(dlnuf.UpstreamUnavailable, match=SOURCE):
         client.identity(COMPANY.siret)
+
+
+async def test_the_async_client_keeps_the_hooks_and_auth_of_the_callers_client(
+    recorder: Recorder,
+) -> None:
+    events: list[str] = []
+
+    async def on_request(request: httpx.Request) -> None:
+        events.append(f"request {request.url.path}")
+
+    http = httpx.AsyncClient(auth=("mirror-user", "mirror-pass"),
+                             event_hooks={"request": [on_request]})
+    async with http, dlnuf.AsyncClient(sources=[SOURCE], base_urls={SOURCE: recorder.url},
+                                       cache=None, http_client=http) as client:
+        assert (await client.identity(COMPANY.siret)).siret == COMPANY.siret
+    assert events == ["request /search"]
+    [(_, headers)] = recorder.seen
+    assert headers["authorization"].startswith("Basic ")
+
+
+async def test_the_async_client_goes_through_the_proxy_of_the_environment(
+    recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", recorder.url)
+    async with dlnuf.AsyncClient(sources=[SOURCE], base_urls={SOURCE: "http://recherche.example"},
+                                 cache=None) as client:
+        assert (await client.identity(COMPANY.siret)).siret == COMPANY.siret
+    [(target, _)] = recorder.seen
+    assert target.startswith("http://recherche.example/search?")

@@ -100,7 +100,9 @@ class _ClientBase:
       The async client awaits its asyncio twin (it also takes an
       :class:`~dlnuf.ratelimit.AsyncRateLimiter`).
     - ``http_client``: your own ``httpx.Client`` (``httpx.AsyncClient`` for the async
-      client), e.g. for proxies or custom TLS.
+      client), e.g. for proxies or custom TLS; calls go through the transport it picks
+      for each URL, and through ``send`` when it has an auth or event hooks
+      (:mod:`dlnuf.wire`).
     - ``deadline``: seconds a whole call may take, retries included (default 30).
     - ``max_response_bytes`` / ``max_document_bytes``: the largest decoded JSON answer
       (8 MiB) and document (20 MiB) read; larger ones are :class:`~dlnuf.ResponseTooLarge`.

@@ -58,5 +58,9 @@ class FrozenModel(BaseModel):
         """A copy with ``update`` applied (see ``BaseModel.model_copy``), its fields set
         shared."""
         copied = super().model_copy(update=update, deep=deep)
-        _share(copied)
+        own = self.__pydantic_fields_set__
+        if update is None or own.issuperset(update):  # the usual copy: the same fields
+            object.__setattr__(copied, "__pydantic_fields_set__", own)
+        else:
+            _share(copied)
         return copied
