@@ -178,3 +178,14 @@ async def test_the_async_client_goes_through_the_proxy_of_the_environment(
         assert (await client.identity(COMPANY.siret)).siret == COMPANY.siret
     [(target, _)] = recorder.seen
     assert target.startswith("http://recherche.example/search?")
+
+
+def test_an_answer_built_in_process_says_how_long_it_took() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"ok": True})
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as http, \
+            SyncTransport(Settings(), http_client=http) as transport:
+        response = transport.send(httpx.Request("GET", "https://api.example/x"),
+                                  Quota(SOURCE, 100, 1.0), source=SOURCE)
+    assert response.elapsed.total_seconds() >= 0

@@ -738,7 +738,7 @@ class SyncTransport(Closing):
         response = open_sync(self._client, request)
         try:
             if response.is_stream_consumed:  # built in memory (a mock): already decoded
-                return self._core.in_memory(call, response, history)
+                return _timed(self._core.in_memory(call, response, history), started)
             body = self._core.body(call, response)
             for chunk in response.iter_raw():
                 body.feed(chunk)
@@ -861,7 +861,7 @@ class AsyncTransport:
         response = await open_async(self._client, request)
         try:
             if response.is_stream_consumed:  # built in memory (a mock): already decoded
-                return self._core.in_memory(call, response, history)
+                return _timed(self._core.in_memory(call, response, history), started)
             body = self._core.body(call, response)
             async for chunk in response.aiter_raw():
                 body.feed(chunk)
