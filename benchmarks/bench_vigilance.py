@@ -170,7 +170,7 @@ def render(result: dict[str, Any]) -> str:
         "for its `Retry-After` (at least 1 s, a large cost at this speed). The 429s are the "
         "sped-up DGFIP window's: when a minute lasts 0.6 s, its 5/min sliding window leaves "
         "about 20 ms of slack for scheduling jitter on a loaded 2-core machine (a real "
-        "minute leaves about 2 s); the six-month test, paced at 60 %, sees none.",
+        "minute leaves about 2 s); the six-month test, paced at 50 %, sees none.",
         "",
         "The client is built with `document_urls=\"https\"`: the fake serves the documents "
         "in-process, and the default `public-https` policy would resolve the real storage "
