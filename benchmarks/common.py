@@ -222,17 +222,12 @@ def dump(data: Any) -> str:
 
 
 def scaled_api_entreprise(settings: Any, speedup: float) -> Any:
-    """API Entreprise told a sped-up fake's limits: the documented quotas, ``speedup``
-    times per minute (what that fake's ``RateLimit-Limit`` headers say), set through its
-    ``quota_<pool>`` options (the ping pool, never announced, keeps its bound)."""
-    from dlnuf.sources.api_entreprise import PING_POOL, POOLS, ApiEntreprise
+    """API Entreprise told a sped-up fake's limits (:func:`dlnuf.testing.api_entreprise_quotas`,
+    set through its ``quota_<pool>`` options as a user would)."""
+    from dlnuf.sources.api_entreprise import ApiEntreprise
+    from dlnuf.testing import api_entreprise_quotas
 
-    quotas = {
-        f"quota_{pool.pool.split(':', 1)[1]}": f"{int(pool.limit * speedup)}/{pool.period:g}s"
-        for pool in POOLS
-        if pool is not PING_POOL
-    }
-    return ApiEntreprise(settings, options=quotas)
+    return ApiEntreprise(settings, options=api_entreprise_quotas(speedup))
 
 
 def api_entreprise_floor(

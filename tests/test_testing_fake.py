@@ -36,6 +36,7 @@ from dlnuf.testing import (
     KINDS,
     FakeCompany,
     FakeUpstreams,
+    api_entreprise_quotas,
     make_companies,
     make_company,
     make_siren,
@@ -409,6 +410,17 @@ def test_new_api_entreprise_endpoints_are_registered_by_path() -> None:
     assert answers[0].json()["data"] == {"siren": company.siren, "asked": company.siren}
     assert [a.status_code for a in answers] == [200, 200, 429]  # its own pool and quota
     assert answers[0].headers["RateLimit-Limit"] == "2"
+
+
+def test_a_client_given_the_sped_up_quotas_paces_on_the_fakes_clock() -> None:
+    company = make_company("active", seed=1)
+    fake = FakeUpstreams([company], speedup=60)
+    source = ApiEntreprise(Settings(), options=api_entreprise_quotas(60))
+    url = f"{AE}{ENDPOINTS[Identity].path_for(Siret(company.siret))}"
+    answer = get(fake, url, params=AE_PARAMS, headers=AE_HEADERS)
+    quota = source.quota(Identity)
+    # What the fake announces (per minute) is what the client is told: 250 x 60.
+    assert int(answer.headers["RateLimit-Limit"]) == quota.limit * 60 / quota.period == 15_000
 
 
 def test_insee_answers_one_siret_with_the_key_and_its_header_errors() -> None:

@@ -11,8 +11,8 @@ import httpx
 import dlnuf
 from dlnuf.config import Settings
 from dlnuf.facts.base import Fact
-from dlnuf.sources.api_entreprise import ENDPOINTS, POOLS, ApiEntreprise
-from dlnuf.testing import FakeUpstreams
+from dlnuf.sources.api_entreprise import ENDPOINTS, ApiEntreprise
+from dlnuf.testing import FakeUpstreams, api_entreprise_quotas
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.vigilance-test-token"
 PIECES: dict[str, type[Fact]] = {
@@ -52,14 +52,9 @@ def settings(**changes: Any) -> Settings:
 
 
 def scaled_source(speedup: float, config: Settings) -> ApiEntreprise:
-    """API Entreprise told the fake's limits: the documented ones, ``speedup`` times
-    per minute (what the fake's ``RateLimit-Limit`` headers say), through its
+    """API Entreprise told the fake's limits (``api_entreprise_quotas``), through its
     ``quota_<pool>`` options as a user would set them."""
-    quotas = {
-        f"quota_{pool.pool.split(':', 1)[1]}": f"{int(pool.limit * speedup)}/{pool.period:g}s"
-        for pool in POOLS
-    }
-    return ApiEntreprise(config, options=quotas)
+    return ApiEntreprise(config, options=api_entreprise_quotas(speedup))
 
 
 class Recording(FakeUpstreams):

@@ -25,7 +25,7 @@ from .companies import (
     make_siret,
 )
 from .fake import BASE_URLS, DEFAULT_QUOTAS, SOURCES, FakeUpstreams
-from .upstreams.api_entreprise import register_api_entreprise
+from .upstreams.api_entreprise import api_entreprise_quotas, register_api_entreprise
 
 __all__ = [
     "BASE_URLS",
@@ -36,6 +36,7 @@ __all__ = [
     "FakeCompany",
     "FakePerson",
     "FakeUpstreams",
+    "api_entreprise_quotas",
     "make_companies",
     "make_company",
     "make_siren",

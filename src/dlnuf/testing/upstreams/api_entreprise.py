@@ -47,11 +47,26 @@ __all__ = [
     "api_entreprise_error",
     "api_entreprise_establishment",
     "api_entreprise_public_establishment",
+    "api_entreprise_quotas",
     "find_api_entreprise_route",
     "public_variant",
     "register_api_entreprise",
     "timestamp",
 ]
+
+def api_entreprise_quotas(speedup: float = 1.0) -> dict[str, str]:
+    """API Entreprise's ``quota_<pool>`` options for a fake sped up ``speedup`` times
+    (``FakeUpstreams(speedup=...)``): every documented pool, ``speedup`` times as many
+    requests per period, what that fake's ``RateLimit-Limit`` headers say. Give them as
+    ``Client(options={"api_entreprise": api_entreprise_quotas(60)})``, so the client
+    paces itself on the fake's clock."""
+    from ...sources.api_entreprise import POOLS
+
+    return {
+        f"quota_{pool.pool.split(':', 1)[1]}": f"{int(pool.limit * speedup)}/{pool.period:g}s"
+        for pool in POOLS
+    }
+
 
 # NOT_FOUND_PAYLOAD: what API Entreprise answers (404) for an identifier it does not know,
 # the same body the offline sandbox answers (imported from dlnuf.sources.sandbox).
