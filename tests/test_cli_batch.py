@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -234,10 +233,7 @@ def test_an_output_of_other_kinds_is_refused(tmp_path: Path, fake: FakeUpstreams
 def test_killed_halfway_then_rerun_loses_nothing_and_redoes_nothing(tmp_path: Path) -> None:
     companies = make_companies(40, seed="kill", kinds=("active",))
     fake = FakeUpstreams(companies, quotas=NO_QUOTAS, latency=0.01)
-    server = FakeServer(fake)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with FakeServer(fake).running() as server:
         source = tmp_path / "in.csv"
         source.write_text("siret\n" + "\n".join(c.siret for c in companies) + "\n")
         output = tmp_path / "out.csv"
@@ -271,8 +267,4 @@ def test_killed_halfway_then_rerun_loses_nothing_and_redoes_nothing(tmp_path: Pa
         # What was fetched before the kill came from the cache: only requests in flight
         # at the moment of the kill may have been sent twice.
         assert 40 <= fake.requests["recherche_entreprises"] <= 40 + 8
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 

@@ -14,7 +14,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,13 +71,8 @@ def server() -> Iterator[tuple[FakeServer, FakeUpstreams]]:
     fake = FakeUpstreams(make_companies(3, seed="cli-process"), quotas={
         "recherche_entreprises": None,
     })
-    served = FakeServer(fake)
-    thread = threading.Thread(target=served.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield served, fake
-    served.shutdown()
-    served.server_close()
-    thread.join(timeout=5)
+    with FakeServer(fake).running() as served:
+        yield served, fake
 
 
 # -- batch: rows in = rows out over malformed files ---------------------------------------------

@@ -39,14 +39,8 @@ class Clock:
 def served() -> Iterator[tuple[FakeServer, Clock]]:
     """A fake server on a free loopback port, in a thread, on a hand-driven clock."""
     clock = Clock()
-    server = FakeServer(FakeUpstreams(clock=clock), "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    yield server, clock
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with FakeServer(FakeUpstreams(clock=clock), "127.0.0.1", 0).running() as server:
+        yield server, clock
 
 
 def client_for(server: FakeServer, source: str) -> dlnuf.Client:

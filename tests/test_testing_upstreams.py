@@ -13,7 +13,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import tomllib
 from collections.abc import Iterator, Mapping
 from importlib.metadata import EntryPoint, entry_points
@@ -124,14 +123,8 @@ def toy_registered() -> Iterator[ToyFake]:
 def served(toy_registered: ToyFake) -> Iterator[tuple[FakeServer, Clock]]:
     """The loopback server over a fake created after the toy's registration."""
     clock = Clock()
-    server = FakeServer(FakeUpstreams([COMPANY], clock=clock), "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    yield server, clock
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with FakeServer(FakeUpstreams([COMPANY], clock=clock), "127.0.0.1", 0).running() as server:
+        yield server, clock
 
 
 def toy_path(siret: str = COMPANY.siret) -> str:

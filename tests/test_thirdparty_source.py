@@ -210,22 +210,12 @@ def test_generic_faults_apply_to_it_and_its_hook_reads_them(
 
 
 def test_the_loopback_server_serves_it(dlnuf_fake: dlnuf.testing.FakeUpstreams) -> None:
-    import threading
-
     from dlnuf.testing.server import FakeServer
 
     company = dlnuf.testing.make_company("active", seed="toy-4", name="TOY SERVED")
-    server = FakeServer(dlnuf.testing.FakeUpstreams([company]), "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    try:
-        with respx.mock(assert_all_called=False) as router:  # let loopback traffic through
-            router.route(host="127.0.0.1").pass_through()
-            with client(options={"toy": {"api_key": KEY, "base_url": f"{server.url}/v1"}}) as c:
-                identity = c.identity(company.siret)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    served = FakeServer(dlnuf.testing.FakeUpstreams([company]), "127.0.0.1", 0)
+    with served.running() as server, respx.mock(assert_all_called=False) as router:
+        router.route(host="127.0.0.1").pass_through()  # let loopback traffic through
+        with client(options={"toy": {"api_key": KEY, "base_url": f"{server.url}/v1"}}) as c:
+            identity = c.identity(company.siret)
     assert identity.legal_name == "TOY SERVED"

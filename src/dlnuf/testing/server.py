@@ -38,7 +38,7 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
@@ -207,6 +207,23 @@ class FakeServer(ThreadingHTTPServer):
         shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{port}"
 
+    @contextlib.contextmanager
+    def running(self, poll_interval: float = 0.05) -> Iterator[FakeServer]:
+        """Serve in a background thread for the block; then stop and close the server::
+
+            with FakeServer(fake).running() as server:
+                client = dlnuf.Client(base_urls={"recherche_entreprises": server.url})
+        """
+        worker = threading.Thread(target=self.serve_forever,
+                                  kwargs={"poll_interval": poll_interval}, daemon=True)
+        worker.start()
+        try:
+            yield self
+        finally:
+            self.shutdown()
+            self.server_close()
+            worker.join(timeout=5)
+
 
 def _check_loopback(host: str) -> None:
     try:
@@ -233,16 +250,11 @@ def serve(
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    worker = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                              daemon=True)
-    worker.start()
-    print(f"listening on {server.url}", flush=True)
     try:
-        stop.wait(max_seconds)
+        with server.running(poll_interval=0.1):
+            print(f"listening on {server.url}", flush=True)
+            stop.wait(max_seconds)
     finally:
-        server.shutdown()
-        server.server_close()
-        worker.join(timeout=5)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     print("stopped", flush=True)
