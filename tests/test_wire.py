@@ -79,19 +79,23 @@ def recorder() -> Iterator[Recorder]:
     server.stop()
 
 
+@pytest.fixture
+def env_proxy(recorder: Recorder, monkeypatch: pytest.MonkeyPatch) -> Recorder:
+    """The recorder as ``HTTP_PROXY`` of the environment (no other proxy setting)."""
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", recorder.url)
+    return recorder
+
+
 def _client(base_url: str, **kwargs: Any) -> dlnuf.Client:
     return dlnuf.Client(sources=[SOURCE], base_urls={SOURCE: base_url}, cache=None, **kwargs)
 
 
-def test_a_lookup_goes_through_the_proxy_of_the_environment(
-    recorder: Recorder, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HTTP_PROXY", recorder.url)
+def test_a_lookup_goes_through_the_proxy_of_the_environment(env_proxy: Recorder) -> None:
     with _client("http://recherche.example") as client:
         assert client.identity(COMPANY.siret).siret == COMPANY.siret
-    [(target, headers)] = recorder.seen
+    [(target, headers)] = env_proxy.seen
     assert target.startswith(f"http://recherche.example/search?q={COMPANY.siret}&")
     assert headers["host"] == "recherche.example"
 
@@ -168,15 +172,12 @@ async def test_the_async_client_keeps_the_hooks_and_auth_of_the_callers_client(
 
 
 async def test_the_async_client_goes_through_the_proxy_of_the_environment(
-    recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+    env_proxy: Recorder,
 ) -> None:
-    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HTTP_PROXY", recorder.url)
     async with dlnuf.AsyncClient(sources=[SOURCE], base_urls={SOURCE: "http://recherche.example"},
                                  cache=None) as client:
         assert (await client.identity(COMPANY.siret)).siret == COMPANY.siret
-    [(target, _)] = recorder.seen
+    [(target, _)] = env_proxy.seen
     assert target.startswith("http://recherche.example/search?")
 
 

@@ -63,9 +63,12 @@ def _plain(query: str) -> bool:
     known = _plain_queries.get(query)
     if known is None:
         known = bool(_PLAIN_QUERY.match(query))
-        with _lock:
-            if len(_plain_queries) < _MAX:
-                _plain_queries[query] = known
+        # A fixed query (API Entreprise's) is remembered; one that changes with each call
+        # (Recherche's q=<siret>) fills the table once, then costs the match alone.
+        if len(_plain_queries) < _MAX:
+            with _lock:
+                if len(_plain_queries) < _MAX:
+                    _plain_queries[query] = known
     return known
 
 
